@@ -1,0 +1,242 @@
+#include "cli.hpp"
+
+#include <selflearn/error.hpp>
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <iostream>
+
+namespace cli {
+
+namespace {
+std::map<std::string, command>& registry() {
+    static std::map<std::string, command> commands;
+    return commands;
+}
+}  // namespace
+
+registration::registration(command c) {
+    auto name = c.name;
+    registry().emplace(std::move(name), std::move(c));
+}
+
+const std::map<std::string, command>& commands() { return registry(); }
+
+std::vector<option> common_options(bool reads_input) {
+    std::vector<option> options{{"help", "", "show this help and exit"}};
+    if (reads_input) {
+        options.push_back({"output", "FILE", "write the output lines to FILE instead of standard output"});
+        options.push_back({"skip-invalid", "",
+                           "count, report on stderr and skip malformed input lines instead of stopping"});
+    }
+    return options;
+}
+
+arguments parse_arguments(const std::vector<option>& options, const std::vector<std::string>& args) {
+    arguments parsed;
+    auto find = [&](std::string_view name) -> const option* {
+        for (const auto& o : options) {
+            if (o.name == name) return &o;
+        }
+        return nullptr;
+    };
+    for (const auto& o : options) {
+        if (!o.value_name.empty() && !o.default_value.empty()) parsed.defaults_[o.name] = o.default_value;
+    }
+    bool only_positional = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (only_positional || arg == "-" || !arg.starts_with("--")) {
+            parsed.positional_.push_back(arg);
+            continue;
+        }
+        if (arg == "--") {
+            only_positional = true;
+            continue;
+        }
+        std::string name = arg.substr(2);
+        std::optional<std::string> inline_value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            inline_value = name.substr(eq + 1);
+            name.resize(eq);
+        }
+        const option* spec = find(name);
+        if (spec == nullptr) throw usage_error(fmt::format("unknown option '--{}'", name));
+        if (spec->value_name.empty()) {
+            if (inline_value) throw usage_error(fmt::format("option '--{}' takes no value", name));
+            parsed.values_[name] = "";
+        } else if (inline_value) {
+            parsed.values_[name] = *inline_value;
+        } else {
+            if (i + 1 >= args.size()) {
+                throw usage_error(fmt::format("option '--{}' needs a value ({})", name, spec->value_name));
+            }
+            parsed.values_[name] = args[++i];
+        }
+    }
+    return parsed;
+}
+
+bool arguments::flag(const std::string& name) const { return values_.contains(name); }
+
+std::optional<std::string> arguments::value(const std::string& name) const {
+    if (auto it = values_.find(name); it != values_.end()) return it->second;
+    if (auto it = defaults_.find(name); it != defaults_.end()) return it->second;
+    return std::nullopt;
+}
+
+std::string arguments::string(const std::string& name) const { return value(name).value_or(""); }
+
+long long arguments::integer(const std::string& name, long long min, long long max) const {
+    auto text = value(name);
+    if (!text) throw usage_error(fmt::format("option '--{}' is required", name));
+    long long result = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), result);
+    if (ec != std::errc{} || end != text->data() + text->size()) {
+        throw usage_error(fmt::format("option '--{}' expects an integer, got '{}'", name, *text));
+    }
+    if (result < min || result > max) {
+        throw usage_error(fmt::format("option '--{}' must be between {} and {}, got {}", name, min, max, result));
+    }
+    return result;
+}
+
+double arguments::number(const std::string& name, double min, double max) const {
+    auto text = value(name);
+    if (!text) throw usage_error(fmt::format("option '--{}' is required", name));
+    double result = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), result);
+    if (ec != std::errc{} || end != text->data() + text->size() || !std::isfinite(result)) {
+        throw usage_error(fmt::format("option '--{}' expects a number, got '{}'", name, *text));
+    }
+    if (result < min || result > max) {
+        throw usage_error(fmt::format("option '--{}' must be between {} and {}, got {}", name, min, max, result));
+    }
+    return result;
+}
+
+input::input(const arguments& args, std::string command_name)
+    : input(args.positional(), args.flag("skip-invalid"), std::move(command_name)) {}
+
+input::input(std::vector<std::string> files, bool skip_invalid, std::string command_name)
+    : files_(std::move(files)), skip_invalid_(skip_invalid), command_(std::move(command_name)) {
+    if (files_.empty()) files_.emplace_back("-");
+}
+
+void input::for_each_line(const std::function<void(std::string_view, const location&)>& handle) {
+    std::string line;
+    for (const auto& file : files_) {
+        std::ifstream stream;
+        std::istream* in = &std::cin;
+        location where{file == "-" ? std::string("<stdin>") : file, 0};
+        if (file != "-") {
+            stream.open(file, std::ios::binary);
+            if (!stream) throw input_error(fmt::format("{}: cannot open for reading", file));
+            in = &stream;
+        }
+        while (std::getline(*in, line)) {
+            ++where.line;
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (line.find_first_not_of(" \t") == std::string::npos) continue;
+            ++lines_read_;
+            std::string problem;
+            try {
+                handle(line, where);
+                continue;
+            } catch (const input_error& e) {
+                problem = e.what();
+            } catch (const selflearn::error& e) {
+                problem = e.what();
+            } catch (const json::exception& e) {
+                problem = e.what();
+            }
+            auto message = fmt::format("{}:{}: {}", where.file, where.line, problem);
+            if (!skip_invalid_) throw input_error(message);
+            ++lines_skipped_;
+            std::cerr << "selflearn " << command_ << ": skipped " << message << '\n';
+        }
+        if (in->bad()) throw input_error(fmt::format("{}: read error", where.file));
+    }
+    if (lines_skipped_ > 0) {
+        std::cerr << "selflearn " << command_ << ": skipped " << lines_skipped_ << " invalid line(s) of "
+                  << lines_read_ << '\n';
+    }
+}
+
+void input::for_each(const std::function<void(const json&, const location&)>& handle) {
+    for_each_line([&](std::string_view line, const location& where) {
+        json value;
+        try {
+            value = json::parse(line);
+        } catch (const json::parse_error& e) {
+            throw input_error(fmt::format("not valid JSON ({})", e.what()));
+        }
+        if (!value.is_object()) throw input_error("expected a JSON object");
+        handle(value, where);
+    });
+}
+
+output::output(const arguments& args) : output(args.string("output")) {}
+
+output::output(const std::string& path) : out_(&std::cout) {
+    if (!path.empty() && path != "-") {
+        file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
+        if (!*file_) throw usage_error(fmt::format("cannot open '{}' for writing", path));
+        out_ = file_.get();
+    }
+}
+
+void output::write(const json& value) {
+    write_raw(value.dump(-1, ' ', false, json::error_handler_t::strict));
+}
+
+void output::write_raw(std::string_view line) {
+    out_->write(line.data(), static_cast<std::streamsize>(line.size()));
+    out_->put('\n');
+}
+
+void output::flush() {
+    out_->flush();
+    if (!*out_) throw input_error("write error on output");
+}
+
+const json& require(const json& object, const char* field, json::value_t type) {
+    auto it = object.find(field);
+    if (it == object.end()) throw input_error(fmt::format("missing field \"{}\"", field));
+    bool ok = it->type() == type ||
+              (type == json::value_t::number_float && it->is_number()) ||
+              (type == json::value_t::number_integer && it->is_number_integer());
+    if (!ok) {
+        throw input_error(fmt::format("field \"{}\" must be {}, got {}", field, json(type).type_name(),
+                                      it->type_name()));
+    }
+    return *it;
+}
+
+const std::string& require_string(const json& object, const char* field) {
+    return require(object, field, json::value_t::string).get_ref<const std::string&>();
+}
+
+const json* optional_field(const json& object, const char* field, json::value_t type) {
+    auto it = object.find(field);
+    if (it == object.end() || it->is_null()) return nullptr;
+    return &require(object, field, type);
+}
+
+std::string help_text(const command& c) {
+    std::string text = fmt::format("usage: selflearn {} {}\n\n{}\n\n{}\n\noptions:\n", c.name, c.usage, c.summary,
+                                   c.description);
+    auto all = c.options;
+    for (auto& o : common_options(c.reads_input)) all.push_back(o);
+    for (const auto& o : all) {
+        std::string left = "--" + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
+        text += fmt::format("  {:<24} {}", left, o.help);
+        if (!o.default_value.empty()) text += fmt::format(" (default: {})", o.default_value);
+        text += '\n';
+    }
+    return text;
+}
+
+}  // namespace cli
