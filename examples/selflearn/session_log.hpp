@@ -1,0 +1,39 @@
+#pragma once
+// Reading and writing the JSON Lines session log (format in docs/pipeline.md):
+// {"session": "s17", "time": 12.5, "text": "play maj and dragons", "outcome": "defect"}
+// with optional "annotation", "intent", "confidence", and the simulator's gold fields "gold_goal" and
+// "gold_annotation".
+
+#include "cli.hpp"
+
+#include <selflearn/session.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cli {
+
+/// One line of a session log: the library's turn plus the gold fields a simulated log carries.
+struct log_turn {
+    selflearn::turn turn;
+    std::optional<std::string> gold_goal;        // id of the user's goal (simulated logs)
+    std::optional<std::string> gold_annotation;  // the correct markup of the turn (simulated logs)
+    location where;                              // file and line it came from
+};
+
+/// Parses one log line; throws input_error naming the field that is missing or wrong.
+log_turn parse_turn(const json& line);
+
+/// The JSON object of a turn (gold fields included when present).
+json to_json(const log_turn& t);
+
+/// Streams the sessions of a log: calls `handle` once per session with its turns in order. Turns of a
+/// session must be contiguous and in non-decreasing time; otherwise the run stops with an input_error
+/// naming the file and line (a session seen again after another one started is detected through a set
+/// of 64-bit hashes of finished session ids, so memory grows with sessions by 8 bytes each, not with turns).
+/// Bad lines follow the input's --skip-invalid rule.
+void for_each_session(input& in, const std::function<void(std::vector<log_turn>&)>& handle);
+
+}  // namespace cli

@@ -1,0 +1,28 @@
+#pragma once
+/// \file selflearn/session.hpp
+/// One turn of an assistant session: what the user said, when, and whether the assistant succeeded.
+/// The JSON Lines log format is in docs/pipeline.md; parsing it is the application's business (the
+/// `selflearn` program uses nlohmann/json), so this header has no JSON dependency.
+
+#include <optional>
+#include <string>
+
+namespace selflearn {
+
+/// Whether a turn was served well (`success`) or caused friction (`defect`).
+enum class turn_outcome { success, defect };
+
+/// One user turn of a session.
+struct turn {
+    std::string session;                    ///< session id; the turns of a session share it
+    double time = 0;                        ///< seconds, non-decreasing within a session
+    std::string text;                       ///< the utterance, UTF-8
+    turn_outcome outcome = turn_outcome::success;
+    std::optional<std::string> annotation;  ///< the NLU's `[slot : value]` markup, when it understood the turn
+    std::optional<std::string> intent;      ///< the NLU's intent, when known
+    std::optional<double> confidence;       ///< the NLU's confidence in [0, 1], when known
+
+    friend bool operator==(const turn&, const turn&) = default;
+};
+
+}  // namespace selflearn
