@@ -10,8 +10,8 @@
 /// - Punctuation (ASCII punctuation, Latin-1 and General Punctuation symbols, currency signs) is a token of
 ///   its own, one character each: `playlist.` gives `playlist` and `.`.
 /// - Every other code point (letters, digits, marks, CJK, emoji, ...) is a word character.
-/// - Optional forced boundaries (byte offsets) always end a token there: slot edges inside a word such as
-///   `[artist : Somi]'s` split `Somi's` into `Somi` and `'s`.
+/// - Optional forced boundaries (byte offsets) cut words after the rules above: slot edges inside a word
+///   such as `[artist : Somi]'s` split `Somi's` into `Somi` and `'s`.
 
 #include <selflearn/error.hpp>
 #include <selflearn/utf8.hpp>
@@ -136,8 +136,7 @@ constexpr char32_t fold_case(char32_t c) noexcept {
         }
     }
 
-    // Connectors between word characters join the word, unless a forced boundary touches them.
-    auto forced = [&](std::size_t offset) { return std::binary_search(boundaries.begin(), boundaries.end(), offset); };
+    // Connectors between word characters join the word; forced boundaries cut words afterwards.
     for (std::size_t i = 1; i + 1 < units.size(); ++i) {
         const auto c = units[i].value;
         if (units[i].kind != detail::char_class::punctuation) continue;
@@ -145,7 +144,7 @@ constexpr char32_t fold_case(char32_t c) noexcept {
         const bool joins = detail::is_connector(c) || (detail::is_digit_connector(c) &&
                                                        detail::is_ascii_digit(units[i - 1].value) &&
                                                        detail::is_ascii_digit(units[i + 1].value));
-        if (joins && !forced(units[i].offset) && !forced(units[i + 1].offset)) units[i].kind = detail::char_class::word;
+        if (joins) units[i].kind = detail::char_class::word;
     }
 
     std::vector<token> tokens;
