@@ -1,0 +1,202 @@
+#pragma once
+/// \file selflearn/detail/span_engine.hpp
+/// Internals of selflearn/span.hpp: the exact span decoders (best span by a sliding-window maximum, k best
+/// spans by start selection and range splitting, greedy non-overlapping k best by segment splitting).
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace selflearn::detail {
+
+/// Log-scores combine by addition.
+struct span_add {
+    static double combine(double start, double end) noexcept { return start + end; }
+};
+
+/// Probabilities combine by multiplication (inputs are in [0, 1], so the product is monotone in each factor).
+struct span_multiply {
+    static double combine(double start, double end) noexcept { return start * end; }
+};
+
+/// A candidate span during decoding: inclusive [start, end] and its combined score.
+struct span_hit {
+    std::size_t start = 0;
+    std::size_t end = 0;
+    double score = 0;
+};
+
+/// The documented total order: higher score first, then smaller start, then smaller end.
+inline bool span_hit_before(const span_hit& a, const span_hit& b) noexcept {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.start != b.start) return a.start < b.start;
+    return a.end < b.end;
+}
+
+/// One validated decoding problem. Masks are nullptr when every position is allowed.
+struct span_problem {
+    const double* start = nullptr;
+    const double* end = nullptr;
+    std::size_t size = 0;
+    const std::uint8_t* start_mask = nullptr;
+    const std::uint8_t* end_mask = nullptr;
+    std::size_t max_length = 1;  // >= 1
+    std::size_t first = 0;       // first position a span may use (1 when position 0 is the null)
+
+    [[nodiscard]] bool can_start(std::size_t i) const noexcept { return start_mask == nullptr || start_mask[i] != 0; }
+    [[nodiscard]] bool can_end(std::size_t j) const noexcept { return end_mask == nullptr || end_mask[j] != 0; }
+    /// Last end allowed for a span starting at i inside [.., hi], without overflow for huge max_length.
+    [[nodiscard]] std::size_t window_end(std::size_t i, std::size_t hi) const noexcept {
+        return hi - i >= max_length ? i + (max_length - 1) : hi;
+    }
+};
+
+/// Reusable buffers: decoding allocates only when a problem is larger than any seen before.
+struct span_workspace {
+    std::vector<std::size_t> queue;
+    std::vector<span_hit> starts;
+    struct ranged_hit {
+        span_hit hit;
+        std::size_t lo = 0;
+        std::size_t hi = 0;
+    };
+    std::vector<ranged_hit> heap;
+};
+
+/// The best end for start i among allowed ends in [lo, hi]: highest combined score, smallest end on ties.
+/// O(hi - lo + 1).
+template <class Combine>
+std::optional<span_hit> best_end_in(const span_problem& p, std::size_t i, std::size_t lo, std::size_t hi) {
+    std::optional<span_hit> best;
+    for (std::size_t j = lo; j <= hi; ++j) {
+        if (!p.can_end(j)) continue;
+        double v = Combine::combine(p.start[i], p.end[j]);
+        if (!best || v > best->score) best = span_hit{i, j, v};
+    }
+    return best;
+}
+
+/// Sweeps starts from hi down to lo with a monotone queue holding the maximum end score of the window
+/// [i, window_end(i, hi)] (allowed ends only), and calls visit(i, score of the best span starting at i)
+/// for every allowed start with at least one allowed end. O(hi - lo + 1): each end enters and leaves the
+/// queue once. Rounding is monotone, so combine(s_i, max e) equals the maximum over the window of
+/// combine(s_i, e_j), bit for bit.
+template <class Combine, class Visit>
+void sweep_starts(const span_problem& p, std::size_t lo, std::size_t hi, span_workspace& ws, Visit&& visit) {
+    if (ws.queue.size() < hi - lo + 1) ws.queue.resize(hi - lo + 1);
+    std::size_t* q = ws.queue.data();
+    std::size_t head = 0;  // front (largest index, the window maximum) is q[head]
+    std::size_t tail = 0;  // back is q[tail - 1]
+    for (std::size_t i = hi + 1; i-- > lo;) {
+        while (head < tail && q[head] - i >= p.max_length) ++head;
+        if (p.can_end(i)) {
+            const double value = p.end[i];
+            while (tail > head && p.end[q[tail - 1]] <= value) --tail;
+            q[tail++] = i;
+        }
+        if (head < tail && p.can_start(i)) visit(i, Combine::combine(p.start[i], p.end[q[head]]));
+    }
+}
+
+/// The first span in the documented order among spans inside [lo, hi]. O(hi - lo + 1 + max_length).
+template <class Combine>
+std::optional<span_hit> best_in_range(const span_problem& p, std::size_t lo, std::size_t hi, span_workspace& ws) {
+    bool found = false;
+    double best = 0;
+    std::size_t best_start = 0;
+    sweep_starts<Combine>(p, lo, hi, ws, [&](std::size_t i, double v) {
+        // Starts arrive in decreasing order, so ">=" keeps the smallest start among equal scores.
+        if (!found || v >= best) {
+            found = true;
+            best = v;
+            best_start = i;
+        }
+    });
+    if (!found) return std::nullopt;
+    return best_end_in<Combine>(p, best_start, best_start, p.window_end(best_start, hi));
+}
+
+/// The k first spans in the documented order (spans may overlap), appended to out.
+/// O(n + k (max_length + log k)): only the k starts whose best spans come first can hold any of the k
+/// first spans, and each of their windows is split around every span taken from it.
+template <class Combine>
+void top_k_overlapping(const span_problem& p, std::size_t k, span_workspace& ws, std::vector<span_hit>& out) {
+    if (p.size <= p.first) return;
+    const std::size_t hi = p.size - 1;
+    ws.starts.clear();
+    sweep_starts<Combine>(p, p.first, hi, ws, [&](std::size_t i, double v) { ws.starts.push_back(span_hit{i, 0, v}); });
+    auto start_before = [](const span_hit& a, const span_hit& b) {
+        if (a.score != b.score) return a.score > b.score;
+        return a.start < b.start;
+    };
+    if (ws.starts.size() > k) {
+        std::nth_element(ws.starts.begin(), ws.starts.begin() + static_cast<std::ptrdiff_t>(k - 1), ws.starts.end(),
+                         start_before);
+        ws.starts.resize(k);
+    }
+    auto heap_after = [](const span_workspace::ranged_hit& a, const span_workspace::ranged_hit& b) {
+        return span_hit_before(b.hit, a.hit);
+    };
+    ws.heap.clear();
+    for (const auto& s : ws.starts) {
+        const std::size_t last = p.window_end(s.start, hi);
+        if (auto h = best_end_in<Combine>(p, s.start, s.start, last)) ws.heap.push_back({*h, s.start, last});
+    }
+    std::make_heap(ws.heap.begin(), ws.heap.end(), heap_after);
+    std::size_t taken = 0;
+    while (taken < k && !ws.heap.empty()) {
+        std::pop_heap(ws.heap.begin(), ws.heap.end(), heap_after);
+        const auto top = ws.heap.back();
+        ws.heap.pop_back();
+        out.push_back(top.hit);
+        ++taken;
+        const std::size_t i = top.hit.start;
+        const std::size_t j = top.hit.end;
+        if (j > top.lo) {
+            if (auto h = best_end_in<Combine>(p, i, top.lo, j - 1)) {
+                ws.heap.push_back({*h, top.lo, j - 1});
+                std::push_heap(ws.heap.begin(), ws.heap.end(), heap_after);
+            }
+        }
+        if (j < top.hi) {
+            if (auto h = best_end_in<Combine>(p, i, j + 1, top.hi)) {
+                ws.heap.push_back({*h, j + 1, top.hi});
+                std::push_heap(ws.heap.begin(), ws.heap.end(), heap_after);
+            }
+        }
+    }
+}
+
+/// The greedy non-overlapping k best: walk spans in the documented order, keep each span that shares no
+/// position with a kept one, stop after k. The next kept span is always the best span inside one of the
+/// free segments left between kept spans, so a heap of segments keyed by their best span gives it.
+/// O(n k) in the worst case (each kept span re-decodes the segment it splits).
+template <class Combine>
+void top_k_disjoint(const span_problem& p, std::size_t k, span_workspace& ws, std::vector<span_hit>& out) {
+    if (p.size <= p.first) return;
+    auto heap_after = [](const span_workspace::ranged_hit& a, const span_workspace::ranged_hit& b) {
+        return span_hit_before(b.hit, a.hit);
+    };
+    ws.heap.clear();
+    auto push_segment = [&](std::size_t lo, std::size_t hi) {
+        if (auto h = best_in_range<Combine>(p, lo, hi, ws)) {
+            ws.heap.push_back({*h, lo, hi});
+            std::push_heap(ws.heap.begin(), ws.heap.end(), heap_after);
+        }
+    };
+    push_segment(p.first, p.size - 1);
+    std::size_t taken = 0;
+    while (taken < k && !ws.heap.empty()) {
+        std::pop_heap(ws.heap.begin(), ws.heap.end(), heap_after);
+        const auto top = ws.heap.back();
+        ws.heap.pop_back();
+        out.push_back(top.hit);
+        ++taken;
+        if (top.hit.start > top.lo) push_segment(top.lo, top.hit.start - 1);
+        if (top.hit.end < top.hi) push_segment(top.hit.end + 1, top.hi);
+    }
+}
+
+}  // namespace selflearn::detail
