@@ -1,6 +1,7 @@
 #pragma once
 /// \file selflearn/selflearn.hpp
-/// Umbrella header: includes every public header of the library.
+/// Umbrella header: includes every public header of the library except the opt-in fmt formatters
+/// (selflearn/format.hpp).
 
 #include <selflearn/annotation.hpp>
 #include <selflearn/error.hpp>
