@@ -1,0 +1,383 @@
+#include "simulator.hpp"
+
+#include <selflearn/tokenize.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <string_view>
+
+namespace simulator {
+
+std::uint64_t mix(std::uint64_t seed, std::uint64_t stream) {
+    std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (stream + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+prng::prng(std::uint64_t seed) {
+    for (std::size_t i = 0; i < s_.size(); ++i) s_[i] = mix(seed, i);
+}
+
+std::uint64_t prng::next() {
+    const auto rotl = [](std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
+    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+}
+
+double prng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+std::size_t prng::below(std::size_t n) {
+    const std::uint64_t bound = static_cast<std::uint64_t>(n);
+    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+    std::uint64_t x = next();
+    while (x >= limit) x = next();
+    return static_cast<std::size_t>(x % bound);
+}
+
+double prng::exponential(double mean) { return -mean * std::log1p(-uniform()); }
+
+namespace {
+
+// An utterance as alternating carrier and slot segments, so that edits keep the gold spans right.
+struct segment {
+    std::string text;
+    std::string label;  // empty for carrier text
+};
+
+// Carrier and slot segments alternate, starting and ending with a carrier segment (possibly empty).
+std::vector<segment> segments_of(const selflearn::annotated_text& a) {
+    std::vector<segment> result;
+    std::size_t at = 0;
+    for (const auto& s : a.slots) {
+        result.push_back({a.text.substr(at, s.begin - at), {}});
+        result.push_back({a.text.substr(s.begin, s.end - s.begin), s.label});
+        at = s.end;
+    }
+    result.push_back({a.text.substr(at), {}});
+    return result;
+}
+
+selflearn::annotated_text join(const std::vector<segment>& segments) {
+    selflearn::annotated_text a;
+    for (const auto& s : segments) {
+        if (s.text.empty()) continue;
+        const std::size_t begin = a.text.size();
+        a.text += s.text;
+        if (!s.label.empty()) a.slots.push_back({s.label, begin, a.text.size()});
+    }
+    return a;
+}
+
+bool ascii_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+std::string lowered(std::string_view s) {
+    std::string r(s);
+    for (char& c : r) c = lower(c);
+    return r;
+}
+
+// Word boundaries [begin, end) of the space-separated words of `s`.
+std::vector<std::pair<std::size_t, std::size_t>> words_of(const std::string& s) {
+    std::vector<std::pair<std::size_t, std::size_t>> words;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && s[i] == ' ') ++i;
+        const std::size_t begin = i;
+        while (i < s.size() && s[i] != ' ') ++i;
+        if (i > begin) words.emplace_back(begin, i);
+    }
+    return words;
+}
+
+// Sound-alike spellings a speech recogniser confuses.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 30> sound_alikes{{
+    {"ph", "f"},   {"ck", "k"},   {"ee", "ea"}, {"ea", "ee"},  {"ou", "ow"},   {"er", "a"},
+    {"c", "k"},    {"s", "z"},    {"y", "ie"},  {"tion", "shun"}, {"th", "d"}, {"v", "b"},
+    {"ight", "ite"}, {"oo", "u"}, {"ai", "ay"}, {"qu", "kw"},  {"x", "ks"},    {"ll", "l"},
+    {"ss", "s"},   {"tt", "t"},   {"nn", "n"},  {"mm", "m"},   {"ie", "y"},    {"wh", "w"},
+    {"kn", "n"},   {"gh", "g"},   {"i", "ee"},  {"or", "er"},  {"an", "en"},   {"ar", "er"},
+}};
+
+// A misheard spelling of an ASCII word of at least three letters.
+std::string mishear(const std::string& word, prng& rng) {
+    const std::string low = lowered(word);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        std::string result = word;
+        const std::size_t rule = rng.below(10);
+        if (rule < 5) {  // sound-alike spelling at a random applicable place
+            std::vector<std::pair<std::size_t, std::size_t>> places;  // (position, rule index)
+            for (std::size_t r = 0; r < sound_alikes.size(); ++r) {
+                const auto& from = sound_alikes[r].first;
+                for (std::size_t p = low.find(from); p != std::string::npos; p = low.find(from, p + 1)) {
+                    places.emplace_back(p, r);
+                }
+            }
+            if (places.empty()) continue;
+            const auto [p, r] = places[rng.below(places.size())];
+            result.replace(p, sound_alikes[r].first.size(), sound_alikes[r].second);
+        } else if (rule < 7) {  // a vowel heard as a neighbouring one
+            std::vector<std::size_t> vowels;
+            for (std::size_t p = 1; p < low.size(); ++p) {
+                if (std::string_view("aeiou").find(low[p]) != std::string_view::npos) vowels.push_back(p);
+            }
+            if (vowels.empty()) continue;
+            const std::size_t p = vowels[rng.below(vowels.size())];
+            constexpr std::string_view from = "aeiou", to = "eieuo";
+            result[p] = to[from.find(low[p])];
+        } else if (rule < 9) {  // a letter swallowed
+            result.erase(1 + rng.below(word.size() - 2), 1);
+        } else {  // one word heard as two
+            if (word.size() < 6) continue;
+            result.insert(2 + rng.below(word.size() - 3), " ");
+        }
+        if (lowered(result) != low) return result;
+    }
+    return word + word.substr(word.size() - 1);  // a doubled last letter, always different
+}
+
+// Openers, closers and word choices the assistant's NLU has rarely seen.
+constexpr std::array<std::string_view, 12> long_tail_openers{
+    "i was wondering if you could", "hey can you please", "would you mind to", "yo",
+    "i'd really like you to",       "could you kindly",   "please go ahead and", "um can you",
+    "so basically i want to",       "ok so",              "listen",              "quick one",
+};
+constexpr std::array<std::string_view, 7> long_tail_closers{
+    "for me", "please", "right now", "if you can", "thanks", "asap", "would ya",
+};
+constexpr std::array<std::pair<std::string_view, std::string_view>, 20> long_tail_words{{
+    {"play", "put on"},        {"add", "stick"},        {"book", "reserve"},     {"find", "look up"},
+    {"show", "pull up"},       {"search", "hunt for"},  {"rate", "score"},       {"give", "hand out"},
+    {"forecast", "outlook"},   {"movie", "flick"},      {"schedule", "timetable"}, {"playlist", "mix"},
+    {"song", "tune"},          {"restaurant", "eatery"}, {"table", "spot"},      {"want", "wanna"},
+    {"what", "wot"},           {"listen", "tune in"},    {"need", "gotta have"}, {"reservation", "booking"},
+}};
+
+std::optional<failure> misrecognise(const std::vector<segment>& original, prng& rng) {
+    std::vector<std::pair<std::size_t, std::pair<std::size_t, std::size_t>>> choices;  // (segment, word)
+    for (std::size_t k = 0; k < original.size(); ++k) {
+        if (original[k].label.empty()) continue;
+        for (auto w : words_of(original[k].text)) {
+            const std::string_view word(original[k].text.data() + w.first, w.second - w.first);
+            if (word.size() >= 3 && std::all_of(word.begin(), word.end(), ascii_alpha)) choices.push_back({k, w});
+        }
+    }
+    if (choices.empty()) return std::nullopt;
+    auto segments = original;
+    const auto [k, w] = choices[rng.below(choices.size())];
+    auto& text = segments[k].text;
+    text.replace(w.first, w.second - w.first, mishear(text.substr(w.first, w.second - w.first), rng));
+    auto heard = join(segments);
+    return failure{failure_kind::misrecognition, heard, selflearn::to_markup(heard)};
+}
+
+std::optional<failure> long_tail(const std::vector<segment>& original, prng& rng) {
+    auto segments = original;
+    bool changed = false;
+    if (rng.chance(0.5)) {  // an unusual word choice in the carrier
+        std::vector<std::pair<std::size_t, std::pair<std::size_t, std::size_t>>> places;
+        for (std::size_t k = 0; k < segments.size(); ++k) {
+            if (!segments[k].label.empty()) continue;
+            for (auto w : words_of(segments[k].text)) {
+                const std::string word = lowered(std::string_view(segments[k].text).substr(w.first, w.second - w.first));
+                for (std::size_t r = 0; r < long_tail_words.size(); ++r) {
+                    if (word == long_tail_words[r].first) places.push_back({k, {w.first, r}});
+                }
+            }
+        }
+        if (!places.empty()) {
+            const auto [k, place] = places[rng.below(places.size())];
+            const auto& [from, to] = long_tail_words[place.second];
+            segments[k].text.replace(place.first, from.size(), to);
+            changed = true;
+        }
+    }
+    if (!changed || rng.chance(0.5)) {  // an opener
+        const auto opener = long_tail_openers[rng.below(long_tail_openers.size())];
+        auto& first = segments.front().text;
+        if (!first.empty()) first[0] = lower(first[0]);
+        first = fmt::format("{} {}", opener, first);
+        changed = true;
+    }
+    if (rng.chance(0.35)) {  // a closer, before any final punctuation
+        const auto closer = long_tail_closers[rng.below(long_tail_closers.size())];
+        auto& last = segments.back().text;
+        while (!last.empty() && (last.back() == '.' || last.back() == '?' || last.back() == '!')) last.pop_back();
+        if (last.empty() || last.back() != ' ') last += ' ';
+        last += closer;
+    }
+    auto heard = join(segments);
+    return failure{failure_kind::carrier, heard, selflearn::to_markup(heard)};
+}
+
+std::optional<failure> truncate(const selflearn::annotated_text& original, prng& rng) {
+    const auto tokens = selflearn::tokenize(original.text);
+    if (tokens.size() < 3) return std::nullopt;
+    const std::size_t low = std::max<std::size_t>(2, (tokens.size() + 1) / 2);
+    const std::size_t kept = low + rng.below(tokens.size() - low);  // in [low, size - 1]
+    const std::size_t cut = tokens[kept - 1].end;
+    selflearn::annotated_text heard{original.text.substr(0, cut), {}};
+    for (const auto& s : original.slots) {
+        if (s.begin >= cut) break;
+        heard.slots.push_back({s.label, s.begin, std::min(s.end, cut)});
+    }
+    return failure{failure_kind::truncation, heard, selflearn::to_markup(heard)};
+}
+
+// Up to three distinct failures of a goal, drawn from the goal's own random stream.
+std::vector<failure> failures_of(const selflearn::annotated_text& canonical, prng& rng) {
+    const auto segments = segments_of(canonical);
+    std::vector<failure> result;
+    for (int attempt = 0; attempt < 12 && result.size() < 3; ++attempt) {
+        const double u = rng.uniform();
+        std::optional<failure> f;
+        if (u < 0.45) {
+            f = misrecognise(segments, rng);
+        } else if (u < 0.8) {
+            f = long_tail(segments, rng);
+        } else {
+            f = truncate(canonical, rng);
+        }
+        if (!f || f->heard.text == canonical.text) continue;
+        const bool seen = std::any_of(result.begin(), result.end(),
+                                      [&](const failure& g) { return g.heard.text == f->heard.text; });
+        if (!seen) result.push_back(std::move(*f));
+    }
+    return result;
+}
+
+// The NLU gets a successful turn's slots slightly wrong: a slot missed, or cut short by its last word.
+std::string noisy_markup(const selflearn::annotated_text& canonical, prng& rng) {
+    auto wrong = canonical;
+    if (wrong.slots.empty()) return selflearn::to_markup(wrong);
+    const std::size_t k = rng.below(wrong.slots.size());
+    auto& s = wrong.slots[k];
+    const auto space = wrong.text.rfind(' ', s.end - 1);
+    if (rng.chance(0.5) && space != std::string::npos && space > s.begin) {
+        s.end = space;
+    } else {
+        wrong.slots.erase(wrong.slots.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+    return selflearn::to_markup(wrong);
+}
+
+double rounded(double t) { return std::round(t * 10.0) / 10.0; }
+
+}  // namespace
+
+std::vector<goal> load_corpus(const std::string& path) {
+    cli::input in({path}, false, "simulate");
+    std::vector<goal> goals;
+    in.for_each([&](const cli::json& line, const cli::location& where) {
+        goal g;
+        g.id = fmt::format("g{}", where.line);
+        g.intent = cli::require_string(line, "intent");
+        g.markup = cli::require_string(line, "annotation");
+        const auto parsed = selflearn::parse_markup(g.markup);
+        g.text = parsed.text;
+        if (line.contains("text") && cli::require_string(line, "text") != g.text) {
+            throw cli::input_error("field \"text\" differs from the text of \"annotation\"");
+        }
+        if (g.text.find_first_not_of(' ') == std::string::npos) throw cli::input_error("empty utterance");
+        goals.push_back(std::move(g));
+    });
+    if (goals.empty()) throw cli::input_error(fmt::format("{}: the corpus has no utterances", path));
+    return goals;
+}
+
+generator::generator(std::vector<goal> goals, const options& o) : goals_(std::move(goals)), options_(o) {
+    prng rng(mix(o.seed, 0x676f616c73ull));  // "goals"
+    // Popular requests tend to be short ones: goals are ranked by their length times a random factor
+    // in [0.5, 1.5), ties by corpus order.
+    std::vector<std::pair<double, std::size_t>> keys;
+    keys.reserve(goals_.size());
+    for (std::size_t i = 0; i < goals_.size(); ++i) {
+        keys.emplace_back(static_cast<double>(goals_[i].text.size()) * (0.5 + rng.uniform()), i);
+    }
+    std::sort(keys.begin(), keys.end());
+    by_rank_.reserve(goals_.size());
+    for (const auto& k : keys) by_rank_.push_back(k.second);
+    cumulative_.reserve(goals_.size());
+    double total = 0;
+    for (std::size_t r = 0; r < goals_.size(); ++r) {
+        total += std::pow(static_cast<double>(r + 1), -o.zipf_exponent);
+        cumulative_.push_back(total);
+    }
+    for (std::size_t i = 0; i < goals_.size(); ++i) {
+        prng own(mix(o.seed, 0x100000000ull + i));
+        auto& g = goals_[i];
+        g.failures = failures_of(selflearn::parse_markup(g.markup), own);
+        // Goals differ in how hard they are: a failure rate around the mean, from 0.4x to 1.6x of it.
+        g.failure_rate = g.failures.empty() ? 0.0 : std::min(1.0, o.failure_rate * (0.4 + 1.2 * own.uniform()));
+    }
+}
+
+std::size_t generator::draw_goal(prng& rng) const {
+    const double u = rng.uniform() * cumulative_.back();
+    const auto rank = static_cast<std::size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), u) -
+                                               cumulative_.begin());
+    return by_rank_[std::min(rank, by_rank_.size() - 1)];
+}
+
+std::vector<cli::log_turn> generator::session(std::uint64_t index) const {
+    prng rng(mix(options_.seed, 0x200000000ull + index));
+    const std::string id = fmt::format("s{}", index + 1);
+    std::vector<cli::log_turn> turns;
+    double time = rounded(rng.uniform() * 86400.0);
+    const auto say = [&](const goal& g, const std::string& text, const std::string& gold, bool understood) {
+        cli::log_turn t;
+        t.turn.session = id;
+        t.turn.time = time;
+        t.turn.text = text;
+        t.turn.outcome = understood ? selflearn::turn_outcome::success : selflearn::turn_outcome::defect;
+        if (understood) {
+            t.turn.annotation = rng.chance(options_.nlu_error_rate) ? noisy_markup(selflearn::parse_markup(g.markup), rng)
+                                                                    : g.markup;
+            t.turn.intent = g.intent;
+        }
+        t.gold_goal = g.id;
+        t.gold_annotation = gold;
+        turns.push_back(std::move(t));
+    };
+    do {
+        const goal& g = goals_[draw_goal(rng)];
+        if (!rng.chance(g.failure_rate)) {
+            say(g, g.text, g.markup, true);
+        } else {
+            // The goal's first failure is the most common one: weights 6:3:1.
+            const auto pick = [&] {
+                const std::size_t n = g.failures.size();
+                const double u = rng.uniform() * (n == 1 ? 6.0 : n == 2 ? 9.0 : 10.0);
+                return u < 6.0 ? 0 : u < 9.0 ? 1 : 2;
+            };
+            std::size_t current = static_cast<std::size_t>(pick());
+            say(g, g.failures[current].heard.text, g.failures[current].markup, false);
+            for (int attempt = 1;; ++attempt) {
+                if (attempt >= options_.max_attempts || rng.chance(options_.abandon_rate)) break;
+                time = rounded(time + 2.0 + rng.exponential(4.0));
+                if (rng.chance(options_.retry_failure_rate)) {
+                    if (rng.chance(0.5)) current = static_cast<std::size_t>(pick());
+                    say(g, g.failures[current].heard.text, g.failures[current].markup, false);
+                } else {
+                    say(g, g.text, g.markup, true);
+                    break;
+                }
+            }
+        }
+        time = rounded(time + (rng.chance(options_.follow_up_rate) ? 4.0 + rng.exponential(8.0)
+                                                                    : 60.0 + rng.exponential(300.0)));
+    } while (rng.chance(options_.more_requests));
+    return turns;
+}
+
+}  // namespace simulator

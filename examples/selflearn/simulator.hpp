@@ -1,0 +1,92 @@
+#pragma once
+// The session-log simulator behind `selflearn simulate`: users pursue goals drawn from an annotated corpus
+// with a Zipf-like popularity, first attempts fail for a reason (a misrecognised slot word, a long-tail
+// carrier phrase, a truncated request), users rephrase after realistic gaps until the assistant succeeds
+// or they give up, and unrelated requests follow inside the rephrase window. Every turn carries the gold
+// fields (goal id and correct markup). Deterministic: session k depends only on the seed, the corpus and k.
+
+#include "session_log.hpp"
+
+#include <selflearn/annotation.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace simulator {
+
+/// A fixed, portable pseudo-random generator (splitmix64 seeding an xoshiro256** state) with its own
+/// distributions, so that a seed gives the same log with every standard library.
+class prng {
+public:
+    explicit prng(std::uint64_t seed);
+    std::uint64_t next();
+    double uniform();                               // [0, 1)
+    std::size_t below(std::size_t n);               // [0, n), n > 0, unbiased
+    bool chance(double p) { return uniform() < p; }
+    double exponential(double mean);
+
+private:
+    std::array<std::uint64_t, 4> s_{};
+};
+
+/// Mixes a seed with a stream number into an independent seed (splitmix64 finaliser).
+std::uint64_t mix(std::uint64_t seed, std::uint64_t stream);
+
+/// Why a simulated attempt fails.
+enum class failure_kind { misrecognition, carrier, truncation };
+
+/// One way a goal's request goes wrong: the text the assistant heard and its correct markup.
+struct failure {
+    failure_kind kind;
+    selflearn::annotated_text heard;
+    std::string markup;  // gold annotation of `heard`
+};
+
+/// A user goal: one annotated utterance of the corpus and the ways asking for it fails.
+struct goal {
+    std::string id;      // "g<line>", the 1-based line of the corpus
+    std::string intent;
+    std::string text;    // the canonical request, which the assistant understands
+    std::string markup;  // its annotation
+    std::vector<failure> failures;  // at most 3, most frequent first
+    double failure_rate = 0;        // probability that a first attempt fails
+};
+
+/// Simulation parameters (defaults documented in docs/pipeline.md).
+struct options {
+    std::uint64_t seed = 1;
+    double zipf_exponent = 1.0;      // popularity of the goal of rank r is proportional to r^-s
+    double failure_rate = 0.35;      // mean probability that a first attempt fails
+    double retry_failure_rate = 0.2; // probability that a rephrase fails again
+    double abandon_rate = 0.2;       // probability of giving up after each failed attempt
+    int max_attempts = 4;            // attempts per goal before giving up
+    double nlu_error_rate = 0.03;    // probability that a successful turn's NLU annotation is wrong
+    double more_requests = 0.45;     // probability of another request in the session (geometric)
+    double follow_up_rate = 0.5;     // probability that the next request comes inside the rephrase window
+};
+
+/// Reads a JSON Lines corpus with fields "text", "annotation" and "intent" (SNIPS format).
+/// Throws cli::input_error naming the file and line of a bad entry.
+std::vector<goal> load_corpus(const std::string& path);
+
+/// Generates sessions over a corpus.
+class generator {
+public:
+    generator(std::vector<goal> goals, const options& o);
+    /// The turns of session `index` (0-based), in time order; id "s<index+1>".
+    [[nodiscard]] std::vector<cli::log_turn> session(std::uint64_t index) const;
+    [[nodiscard]] const std::vector<goal>& goals() const { return goals_; }
+
+private:
+    std::size_t draw_goal(prng& rng) const;
+
+    std::vector<goal> goals_;
+    options options_;
+    std::vector<std::size_t> by_rank_;   // goal index of each popularity rank
+    std::vector<double> cumulative_;     // cumulative Zipf weights by rank
+};
+
+}  // namespace simulator
