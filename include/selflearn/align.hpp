@@ -274,8 +274,8 @@ void unit_alignment(const SA& a, const SB& b, align_buffers& buf, std::vector<ed
     const std::size_t n = b.size - fix.prefix - fix.suffix;
     const auto sa = a.sub(fix.prefix, m);
     const auto sb = b.sub(fix.prefix, n);
-    std::vector<raw_op> ops;
-    ops.reserve(m + n);
+    std::vector<raw_op>& ops = buf.ops;
+    ops.clear();
     using TA = std::remove_cvref_t<decltype(sa[0])>;
     using TB = std::remove_cvref_t<decltype(sb[0])>;
     constexpr code_kind kind = code_kind_of<TA, TB>();
@@ -307,8 +307,8 @@ void unit_alignment(const SA& a, const SB& b, align_buffers& buf, std::vector<ed
             k + 1, [ca](std::size_t i) -> std::size_t { return ca[i]; },
             [cb](std::size_t j) -> std::size_t { return cb[j]; });
     }
-    result.reserve(result.size() + ops.size());
-    for (const raw_op& op : ops) result.push_back(to_edit_op(op, fix.prefix));
+    result.resize(ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) result[i] = to_edit_op(ops[i], fix.prefix);
 }
 
 }  // namespace detail

@@ -16,19 +16,12 @@
 #include <selflearn/detail/align_codes.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 namespace selflearn::detail {
-
-/// One edit operation in kernel form (converted to selflearn::edit_op by the public header).
-enum class raw_kind : std::uint8_t { replace, insert, remove };
-struct raw_op {
-    raw_kind kind;
-    std::size_t source_pos;
-    std::size_t target_pos;
-};
 
 [[nodiscard]] constexpr std::size_t blocks_for(std::size_t m) noexcept { return (m + 63) / 64; }
 
@@ -195,6 +188,28 @@ template <bool Banded, class TextCode>
                 score[b] = static_cast<std::size_t>(static_cast<long long>(score[b]) + s.hout);
                 hin = s.hout;
             }
+            // Stop when no band cell of this column can be <= max: a path of cost <= max crosses the column
+            // at a band cell whose computed value is exact. For the band rows [t, h] of a block,
+            // D[t..h] >= D[h] - (number of +1 vertical deltas in rows t+1..h).
+            bool alive = false;
+            for (std::size_t b = first; b <= lb && !alive; ++b) {
+                const long long base = static_cast<long long>(64 * b);
+                const long long t = std::max(top_row, base + 1);
+                const long long h = std::min(bottom_row, static_cast<long long>(bottom(b)));
+                if (t > h) continue;
+                const auto rows_after = [&](long long x, long long y) {  // bits of rows x+1..y
+                    const auto upto = [](long long c) {
+                        return c >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << c) - 1;
+                    };
+                    return upto(y - base) & ~upto(x - base);
+                };
+                const std::uint64_t below = rows_after(h, static_cast<long long>(bottom(b)));
+                const long long d_h = static_cast<long long>(score[b]) - std::popcount(pv[b] & below) +
+                                      std::popcount(mv[b] & below);
+                const long long lower = d_h - std::popcount(pv[b] & rows_after(t, h));
+                alive = lower <= static_cast<long long>(max);
+            }
+            if (!alive) return max + 1;
         }
         return score[last_block];
     }
@@ -231,6 +246,58 @@ void blocked_last_row(std::size_t m, std::size_t n, const std::uint64_t* table, 
     return blocks_for(m) * (n + 1) * 3 * sizeof(std::uint64_t);
 }
 
+/// bitparallel_align for a pattern of at most 64 elements: the column vectors stay in registers, the store
+/// holds 4 words per column (match mask, vertical +1, horizontal +1 and -1) and the walk is branch-free.
+template <class TextCode>
+void single_word_align(std::size_t m, std::size_t n, const std::uint64_t* rows, const TextCode& tc,
+                       align_buffers& buf, std::size_t i0, std::size_t j0, std::vector<raw_op>& out) {
+    grow(buf.trace, (n + 1) * 4);
+    std::uint64_t* trace = buf.trace.data();
+    std::uint64_t pv = ~std::uint64_t{0};
+    std::uint64_t mv = 0;
+    trace[1] = pv;
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::uint64_t eq = rows[tc(j)];
+        const std::uint64_t xv = eq | mv;
+        const std::uint64_t xh = (((eq & pv) + pv) ^ pv) | eq;
+        const std::uint64_t ph = mv | ~(xh | pv);
+        const std::uint64_t mh = pv & xh;
+        const std::uint64_t phs = (ph << 1) | 1U;
+        const std::uint64_t mhs = mh << 1;
+        pv = mhs | ~(xv | phs);
+        mv = phs & xv;
+        std::uint64_t* col = trace + (j + 1) * 4;
+        col[0] = eq;
+        col[1] = pv;
+        col[2] = ph;
+        col[3] = mh;
+    }
+    const std::size_t first_new = out.size();
+    out.resize(first_new + m + n);
+    raw_op* o = out.data() + first_new;
+    std::size_t count = 0;
+    std::size_t i = m;
+    std::size_t j = n;
+    while (i > 0 && j > 0) {
+        const unsigned bit = static_cast<unsigned>(i - 1);
+        const std::uint64_t* col = trace + j * 4;
+        const std::size_t ins = (col[2] >> bit) & 1U;
+        const std::size_t match = (col[0] >> bit) & 1U;
+        const std::size_t rep = (~(col[3] >> bit) & 1U) & (((col - 4)[1] >> bit) & 1U);
+        const std::size_t diagonal = (1U - ins) & (match | rep);
+        const std::size_t del = (1U - ins) & (1U - diagonal);
+        o[count] = {ins ? raw_kind::insert : (diagonal ? raw_kind::replace : raw_kind::remove), i0 + i - (1U - ins),
+                    j0 + j - (1U - del)};
+        count += 1U - (diagonal & match);
+        i -= 1U - ins;
+        j -= 1U - del;
+    }
+    for (; j > 0; --j) o[count++] = {raw_kind::insert, i0, j0 + j - 1};
+    for (; i > 0; --i) o[count++] = {raw_kind::remove, i0 + i - 1, j0};
+    out.resize(first_new + count);
+    std::reverse(out.begin() + static_cast<std::ptrdiff_t>(first_new), out.end());
+}
+
 /// Aligns pattern positions [0, m) with text positions [0, n) (m >= 1) by the tie rule of align.hpp:
 /// walking back from (m, n), prefer an insertion, then a match or substitution, then a deletion. Stores
 /// the delta vectors of every column (Hyyro 2004), then walks. Appends the operations in order to `out`,
@@ -239,6 +306,10 @@ template <class PatternCode, class TextCode>
 void bitparallel_align(std::size_t m, std::size_t n, const std::uint64_t* table, std::size_t blocks,
                        const PatternCode& pc, const TextCode& tc, align_buffers& buf, std::size_t i0,
                        std::size_t j0, std::vector<raw_op>& out) {
+    if (blocks == 1) {
+        single_word_align(m, n, table, tc, buf, i0, j0, out);
+        return;
+    }
     grow(buf.pv, blocks);
     grow(buf.mv, blocks);
     const std::size_t stride = blocks * 3;

@@ -171,6 +171,14 @@ struct small_integer_masks {
     }
 };
 
+/// One edit operation in kernel form (converted to selflearn::edit_op by the public header).
+enum class raw_kind : std::uint8_t { replace, insert, remove };
+struct raw_op {
+    raw_kind kind;
+    std::size_t source_pos;
+    std::size_t target_pos;
+};
+
 // ---- reusable buffers ------------------------------------------------------------------------
 
 /// Every buffer the unit-cost kernels use; kept between calls so that loops allocate nothing once
@@ -193,6 +201,8 @@ struct align_buffers {
     std::vector<std::size_t> block_score;
     // Traceback: per column and block, vertical + and horizontal +/- delta vectors.
     std::vector<std::uint64_t> trace;
+    // Edit operations of the alignment being built (kernel form).
+    std::vector<raw_op> ops;
     // Hirschberg: last-row scores of the forward and backward halves.
     std::vector<std::size_t> forward_row;
     std::vector<std::size_t> backward_row;
@@ -209,7 +219,7 @@ struct align_buffers {
         return table.capacity() * 8 + code_a.capacity() * 4 + code_b.capacity() * 4 +
                map_keys.capacity() * 8 + map_codes.capacity() * 4 + distinct.capacity() * sizeof(std::size_t) +
                pv.capacity() * 8 + mv.capacity() * 8 + block_score.capacity() * sizeof(std::size_t) +
-               trace.capacity() * 8 + forward_row.capacity() * sizeof(std::size_t) +
+               trace.capacity() * 8 + ops.capacity() * sizeof(raw_op) + forward_row.capacity() * sizeof(std::size_t) +
                backward_row.capacity() * sizeof(std::size_t) + cost_rows.capacity() * 8 +
                cost_matrix.capacity() * 8;
     }
