@@ -151,7 +151,7 @@ template <bool Cutoff, class SP, class ST>
     const std::size_t n = t.size;
     auto run = [&](std::size_t alphabet, const auto& pc, const auto& tc) -> std::size_t {
         const std::size_t blocks = blocks_for(m);
-        if (alphabet * blocks > (std::size_t{1} << 23) && alphabet * blocks > 8 * (m + n)) {
+        if (alphabet * blocks > std::max(buf.table_limit_words, 8 * (m + n))) {
             // Too many distinct elements for a pattern table: plain two-row recurrence on the codes.
             grow(buf.forward_row, 2 * (n + 1));
             std::size_t* prev = buf.forward_row.data();
@@ -281,8 +281,7 @@ void unit_alignment(const SA& a, const SB& b, align_buffers& buf, std::vector<ed
     constexpr code_kind kind = code_kind_of<TA, TB>();
     auto run = [&](std::size_t alphabet, const auto& pc, const auto& tc) {
         const std::size_t top_blocks = blocks_for(trace_bytes(m, n) <= buf.traceback_budget ? m : (m + 1) / 2);
-        if (m > 0 && n > 0 && alphabet * top_blocks > (std::size_t{1} << 23) &&
-            alphabet * top_blocks > 8 * (m + n)) {
+        if (m > 0 && n > 0 && alphabet * top_blocks > std::max(buf.table_limit_words, 8 * (m + n))) {
             // Too many distinct elements for a pattern table: the scalar recurrence, same tie rule.
             struct code_cost {
                 const std::remove_cvref_t<decltype(pc)>& pcr;

@@ -212,6 +212,10 @@ struct align_buffers {
     // Largest traceback store (bytes) before the alignment switches to Hirschberg's linear-memory
     // divide and conquer.
     std::size_t traceback_budget = std::size_t{8} << 20;
+    // Largest pattern-match table (in 64-bit words, alphabet * blocks) before the unit-cost kernels fall
+    // back to the scalar recurrence for inputs with very many distinct elements; the table may always
+    // take 8 words per input element.
+    std::size_t table_limit_words = std::size_t{1} << 23;
     // Set while a call uses these buffers (guards the per-thread default against re-entry).
     bool in_use = false;
 
