@@ -66,23 +66,24 @@ template <class A, class B, class Sub>
     auto sub = [&](std::size_t i, std::size_t j) {
         return a[p + i] == b[p + j] ? 0.0 : static_cast<double>(substitution(a[p + i], b[p + j]));
     };
-    std::vector<std::vector<double>> d(m + 1, std::vector<double>(n + 1, 0.0));
-    for (std::size_t j = 1; j <= n; ++j) d[0][j] = d[0][j - 1] + insertion;
+    std::vector<double> matrix((m + 1) * (n + 1), 0.0);
+    auto d = [&](std::size_t i, std::size_t j) -> double& { return matrix[i * (n + 1) + j]; };
+    for (std::size_t j = 1; j <= n; ++j) d(0, j) = d(0, j - 1) + insertion;
     for (std::size_t i = 1; i <= m; ++i) {
-        d[i][0] = d[i - 1][0] + deletion;
+        d(i, 0) = d(i - 1, 0) + deletion;
         for (std::size_t j = 1; j <= n; ++j) {
-            d[i][j] = std::min({d[i - 1][j - 1] + sub(i - 1, j - 1), d[i - 1][j] + deletion, d[i][j - 1] + insertion});
+            d(i, j) = std::min({d(i - 1, j - 1) + sub(i - 1, j - 1), d(i - 1, j) + deletion, d(i, j - 1) + insertion});
         }
     }
     reference_alignment_result r;
-    r.cost = d[m][n];
+    r.cost = d(m, n);
     std::size_t i = m;
     std::size_t j = n;
     while (i > 0 || j > 0) {
-        if (j > 0 && (i == 0 || d[i][j - 1] + insertion == d[i][j])) {
+        if (j > 0 && (i == 0 || d(i, j - 1) + insertion == d(i, j))) {
             r.ops.push_back({'i', p + i, p + j - 1});
             --j;
-        } else if (i > 0 && j > 0 && d[i - 1][j - 1] + sub(i - 1, j - 1) == d[i][j]) {
+        } else if (i > 0 && j > 0 && d(i - 1, j - 1) + sub(i - 1, j - 1) == d(i, j)) {
             if (!(a[p + i - 1] == b[p + j - 1])) r.ops.push_back({'r', p + i - 1, p + j - 1});
             --i;
             --j;
