@@ -24,6 +24,7 @@ int run_simulate(const cli::arguments& args) {
     o.nlu_error_rate = args.number("nlu-error-rate", 0.0, 1.0);
     o.more_requests = args.number("more-requests", 0.0, 0.99);
     o.follow_up_rate = args.number("follow-up-rate", 0.0, 1.0);
+    o.switch_rate = args.number("switch-rate", 0.0, 1.0);
 
     const std::string gold = args.string("gold");
     if (gold != "full" && gold != "compact") {
@@ -66,6 +67,8 @@ const cli::registration simulate_command{cli::command{
                 {"nlu-error-rate", "P", "probability that a successful turn's NLU annotation is wrong", "0.03"},
                 {"more-requests", "P", "probability of one more request in a session", "0.45"},
                 {"follow-up-rate", "P", "probability that the next request comes within seconds", "0.5"},
+                {"switch-rate", "P",
+                 "after giving up, probability of asking at once for a related request (same intent)", "0.5"},
                 {"gold", "MODE",
                  "'full': every turn has \"gold_annotation\"; 'compact': omitted where \"annotation\" equals it",
                  "full"},

@@ -349,8 +349,15 @@ std::vector<cli::log_turn> generator::session(std::uint64_t index) const {
         t.gold_annotation = gold;
         turns.push_back(std::move(t));
     };
+    const goal* gave_up = nullptr;  // the goal just abandoned, if any
     do {
-        const goal& g = goals_[draw_goal(rng)];
+        std::size_t drawn = draw_goal(rng);
+        if (gave_up != nullptr && rng.chance(options_.switch_rate)) {
+            // Giving up on a request, users often ask right away for a related one of the same intent.
+            for (int tries = 0; tries < 64 && goals_[drawn].intent != gave_up->intent; ++tries) drawn = draw_goal(rng);
+        }
+        const goal& g = goals_[drawn];
+        gave_up = nullptr;
         if (!rng.chance(g.failure_rate)) {
             say(g, g.text, g.markup, true);
         } else {
@@ -363,7 +370,10 @@ std::vector<cli::log_turn> generator::session(std::uint64_t index) const {
             std::size_t current = static_cast<std::size_t>(pick());
             say(g, g.failures[current].heard.text, g.failures[current].markup, false);
             for (int attempt = 1;; ++attempt) {
-                if (attempt >= options_.max_attempts || rng.chance(options_.abandon_rate)) break;
+                if (attempt >= options_.max_attempts || rng.chance(options_.abandon_rate)) {
+                    gave_up = &g;
+                    break;
+                }
                 time = rounded(time + 2.0 + rng.exponential(4.0));
                 if (rng.chance(options_.retry_failure_rate)) {
                     if (rng.chance(0.5)) current = static_cast<std::size_t>(pick());
@@ -374,9 +384,9 @@ std::vector<cli::log_turn> generator::session(std::uint64_t index) const {
                 }
             }
         }
-        time = rounded(time + (rng.chance(options_.follow_up_rate) ? 4.0 + rng.exponential(8.0)
-                                                                    : 60.0 + rng.exponential(300.0)));
-    } while (rng.chance(options_.more_requests));
+        const bool soon = gave_up != nullptr ? rng.chance(options_.switch_rate) : rng.chance(options_.follow_up_rate);
+        time = rounded(time + (soon ? 4.0 + rng.exponential(8.0) : 60.0 + rng.exponential(300.0)));
+    } while (gave_up != nullptr || rng.chance(options_.more_requests));
     return turns;
 }
 

@@ -66,6 +66,7 @@ struct options {
     double nlu_error_rate = 0.03;    // probability that a successful turn's NLU annotation is wrong
     double more_requests = 0.45;     // probability of another request in the session (geometric)
     double follow_up_rate = 0.5;     // probability that the next request comes inside the rephrase window
+    double switch_rate = 0.5;        // after giving up: probability of a related request (same intent) at once
 };
 
 /// Reads a JSON Lines corpus with fields "text", "annotation" and "intent" (SNIPS format).

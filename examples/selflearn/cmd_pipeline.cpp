@@ -1,0 +1,123 @@
+// `selflearn pipeline`: the end-to-end self-learning job on a session log.
+
+#include "cli.hpp"
+#include "pipeline.hpp"
+#include "report.hpp"
+#include "session_log.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include <unistd.h>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double since(clock_type::time_point start) { return std::chrono::duration<double>(clock_type::now() - start).count(); }
+
+int run_pipeline(const cli::arguments& args) {
+    const auto log = args.value("log");
+    if (!log) throw cli::usage_error("option '--log' is required");
+    const auto out = args.value("out");
+    if (!out) throw cli::usage_error("option '--out' is required");
+
+    pipeline::settings s;
+    s.window.max_seconds = args.number("window-seconds", 0.0, 1e9);
+    s.window.max_turns = static_cast<std::size_t>(args.integer("window-turns", 1, 1000));
+    s.paraphrase_threshold = args.number("threshold", 0.0, 1.0);
+    try {
+        s.projection.method = selflearn::parse_projection_method(args.string("projection"));
+    } catch (const selflearn::error& e) {
+        throw cli::usage_error(fmt::format("option '--projection': {}", e.what()));
+    }
+    s.projection.threshold = args.number("projection-threshold", 0.0, 1.0);
+    s.min_support = static_cast<std::size_t>(args.integer("min-support", 1, 1'000'000'000));
+    s.rewrite.window = s.window.max_seconds;
+    s.rewrite.threshold = s.paraphrase_threshold;
+    s.rewrite.min_support = static_cast<std::uint64_t>(args.integer("rewrite-min-support", 1, 1'000'000'000));
+    s.rewrite.min_probability = args.number("rewrite-min-probability", 0.0, 1.0);
+    s.rewrite.threads = static_cast<unsigned>(args.integer("threads", 0, 1024));
+    s.top = static_cast<std::size_t>(args.integer("top", 0, 1'000'000));
+
+    std::unique_ptr<pipeline::friction_detector> detector;
+    const std::string friction = args.string("friction");
+    if (friction == "outcome") {
+        detector = std::make_unique<pipeline::outcome_detector>();
+    } else if (friction == "confidence") {
+        detector = std::make_unique<pipeline::confidence_detector>(args.number("min-confidence", 0.0, 1.0));
+    } else {
+        throw cli::usage_error(fmt::format("option '--friction' must be 'outcome' or 'confidence', got '{}'", friction));
+    }
+
+    const bool progress = !args.flag("quiet") && isatty(fileno(stderr)) != 0;
+    const auto start = clock_type::now();
+    pipeline::runner runner(s, std::make_unique<pipeline::lexical_scorer>(), std::move(detector));
+    cli::input in({*log}, args.flag("skip-invalid"), "pipeline");
+    double processing = 0;
+    auto last_report = start;
+    cli::for_each_session(in, [&](std::vector<cli::log_turn>& turns) {
+        const auto before = clock_type::now();
+        runner.add_session(turns);
+        const auto after = clock_type::now();
+        processing += std::chrono::duration<double>(after - before).count();
+        if (progress && after - last_report > std::chrono::milliseconds(500)) {
+            last_report = after;
+            const double elapsed = std::chrono::duration<double>(after - start).count();
+            std::cerr << fmt::format("\rselflearn pipeline: {} sessions, {} turns, {:.0f} turns/s   ",
+                                     runner.counts().sessions, runner.counts().turns,
+                                     static_cast<double>(runner.counts().turns) / elapsed)
+                      << std::flush;
+        }
+    });
+    if (progress) std::cerr << "\rselflearn pipeline: log read; corroborating and solving the rewrite chain...   " << std::flush;
+    const double read_and_process = since(start);
+    pipeline::results r = runner.finish();
+    r.time.candidates = processing - r.time.rewrite_counting;
+    r.time.read = read_and_process - processing;
+    const auto report_start = clock_type::now();
+    r.time.total = since(start);
+    pipeline::write_outputs(r, s, *log, *out);
+    r.time.report = since(report_start);
+    if (progress) std::cerr << "\r" << std::string(80, ' ') << "\r" << std::flush;
+    std::cout << pipeline::summary(r, *out) << std::flush;
+    return 0;
+}
+
+const cli::registration pipeline_command{cli::command{
+    .name = "pipeline",
+    .summary = "the end-to-end self-learning job: training examples and rewrites from a session log",
+    .usage = "--log FILE --out DIR [options]",
+    .description =
+        "Streams a session log (JSON Lines, one turn per line, the turns of a session together and in time\n"
+        "order), finds failed requests that users rephrased inside the time window, projects the labels of\n"
+        "each successful rephrase onto the failed request, keeps the examples that enough distinct sessions\n"
+        "corroborate, and mines a rewrite table with an absorbing Markov chain. Writes DIR/training.jsonl,\n"
+        "DIR/rewrites.jsonl, DIR/report.md, DIR/report.json and SVG histograms; with gold fields in the log\n"
+        "(\"gold_goal\", \"gold_annotation\", as `selflearn simulate` writes them) the report measures quality.\n"
+        "A bad line stops the run naming file and line (exit 1) unless --skip-invalid is given.",
+    .options = {{"log", "FILE", "the session log (\"-\" for standard input)"},
+                {"out", "DIR", "folder for the outputs (created when missing)"},
+                {"window-seconds", "S", "rephrase candidates: at most S seconds after the turn", "60"},
+                {"window-turns", "K", "rephrase candidates: at most K turns after the turn", "3"},
+                {"threshold", "X", "a candidate is a rephrase when the paraphrase score is >= X", "0.5"},
+                {"friction", "KIND", "friction detector: 'outcome' (defect) or 'confidence'", "outcome"},
+                {"min-confidence", "P", "with --friction confidence: friction below this NLU confidence", "0.5"},
+                {"projection", "METHOD", "label projection: greedy, optimal or monotone", "optimal"},
+                {"projection-threshold", "X", "largest word cost at which projection maps two words", "0.5"},
+                {"min-support", "K", "training examples need K distinct sessions", "2"},
+                {"rewrite-min-support", "K", "rewrites need K distinct sessions", "2"},
+                {"rewrite-min-probability", "P", "rewrites need an absorption probability >= P into success at them",
+                 "0.2"},
+                {"threads", "N", "threads for solving the rewrite chain (0: one per core)", "0"},
+                {"top", "N", "rows in the report's tables", "20"},
+                {"quiet", "", "no progress display on stderr"},
+                {"skip-invalid", "", "count, report on stderr and skip malformed log lines instead of stopping"}},
+    .run = run_pipeline,
+    .reads_input = false,
+}};
+
+}  // namespace

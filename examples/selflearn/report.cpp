@@ -1,0 +1,372 @@
+#include "report.hpp"
+
+#include "cli.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+namespace pipeline {
+
+namespace {
+
+double ratio(double a, double b) { return b > 0 ? a / b : std::numeric_limits<double>::quiet_NaN(); }
+
+std::string number(double x, int digits = 3) {
+    if (std::isnan(x)) return "n/a";
+    if (std::isinf(x)) return "inf";
+    return fmt::format("{:.{}f}", x, digits);
+}
+
+cli::json json_number(double x) { return std::isfinite(x) ? cli::json(x) : cli::json(nullptr); }
+
+std::string escape_xml(const std::string& s) {
+    std::string r;
+    for (char c : s) {
+        switch (c) {
+            case '&': r += "&amp;"; break;
+            case '<': r += "&lt;"; break;
+            case '>': r += "&gt;"; break;
+            case '"': r += "&quot;"; break;
+            default: r += c;
+        }
+    }
+    return r;
+}
+
+// Markdown table cells: pipes escaped, the markup's brackets kept.
+std::string cell(const std::string& s) {
+    std::string r;
+    for (char c : s) {
+        if (c == '|') r += "\\|";
+        else r += c;
+    }
+    return r;
+}
+
+void write_file(const std::filesystem::path& path, const std::string& content) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) throw cli::usage_error(fmt::format("cannot open '{}' for writing", path.string()));
+    out << content;
+    out.flush();
+    if (!out) throw cli::usage_error(fmt::format("write error on '{}'", path.string()));
+}
+
+// Support buckets: 1, 2, ..., 9, 10-19, 20-49, 50-99, 100+.
+std::vector<std::pair<std::string, std::uint64_t>> support_bars(const std::map<std::size_t, std::uint64_t>& histogram) {
+    std::vector<std::pair<std::string, std::uint64_t>> bars;
+    for (std::size_t s = 1; s <= 9; ++s) bars.emplace_back(std::to_string(s), 0);
+    bars.emplace_back("10-19", 0);
+    bars.emplace_back("20-49", 0);
+    bars.emplace_back("50-99", 0);
+    bars.emplace_back("100+", 0);
+    for (const auto& [support, count] : histogram) {
+        const std::size_t k = support <= 9 ? support - 1 : support < 20 ? 9 : support < 50 ? 10 : support < 100 ? 11 : 12;
+        bars[k].second += count;
+    }
+    return bars;
+}
+
+// Probability buckets of width 0.1.
+std::vector<std::pair<std::string, std::uint64_t>> probability_bars(const std::vector<rewrite_row>& rewrites) {
+    std::vector<std::pair<std::string, std::uint64_t>> bars;
+    for (int b = 0; b < 10; ++b) bars.emplace_back(fmt::format("{:.1f}-{:.1f}", b / 10.0, (b + 1) / 10.0), 0);
+    for (const auto& r : rewrites) {
+        const auto b = std::min<std::size_t>(9, static_cast<std::size_t>(std::max(0.0, r.probability) * 10.0));
+        ++bars[b].second;
+    }
+    return bars;
+}
+
+}  // namespace
+
+headline headline_of(const results& r) {
+    const auto& g = r.gold;
+    headline h{};
+    h.slot_precision = ratio(static_cast<double>(g.slots_correct), static_cast<double>(g.slots_predicted));
+    h.slot_recall = ratio(static_cast<double>(g.slots_correct), static_cast<double>(g.slots_gold));
+    h.slot_f1 = ratio(2.0 * static_cast<double>(g.slots_correct), static_cast<double>(g.slots_predicted + g.slots_gold));
+    h.exact_match = ratio(static_cast<double>(g.examples_exact), static_cast<double>(g.examples_scored));
+    h.intent_accuracy = ratio(static_cast<double>(g.intents_correct), static_cast<double>(g.intents_scored));
+    h.paraphrase_precision = ratio(static_cast<double>(g.pairs_true_positive),
+                                   static_cast<double>(g.pairs_true_positive + g.pairs_false_positive));
+    h.paraphrase_recall = ratio(static_cast<double>(g.pairs_true_positive),
+                                static_cast<double>(g.pairs_true_positive + g.pairs_false_negative));
+    h.win_loss = g.rewrite_losses > 0 ? static_cast<double>(g.rewrite_wins) / static_cast<double>(g.rewrite_losses)
+                 : g.rewrite_wins > 0 ? std::numeric_limits<double>::infinity()
+                                      : std::numeric_limits<double>::quiet_NaN();
+    return h;
+}
+
+std::string svg_histogram(const std::string& title, const std::string& x_caption,
+                          const std::vector<std::pair<std::string, std::uint64_t>>& bars) {
+    constexpr double width = 640, height = 320, left = 60, right = 20, top = 40, bottom = 60;
+    std::uint64_t highest = 1;
+    for (const auto& b : bars) highest = std::max(highest, b.second);
+    const double plot_w = width - left - right, plot_h = height - top - bottom;
+    const double slot = plot_w / static_cast<double>(std::max<std::size_t>(1, bars.size()));
+    std::string svg = fmt::format(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+        "font-family=\"sans-serif\" font-size=\"11\">\n"
+        "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
+        "<text x=\"{2}\" y=\"22\" font-size=\"14\" text-anchor=\"middle\">{3}</text>\n",
+        width, height, width / 2, escape_xml(title));
+    svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", left, top + plot_h,
+                       left + plot_w);
+    svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", left, top, top + plot_h);
+    for (int tick = 0; tick <= 4; ++tick) {
+        const double value = static_cast<double>(highest) * tick / 4.0;
+        const double y = top + plot_h - plot_h * tick / 4.0;
+        svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.0f}</text>\n", left - 6, y + 4, value);
+    }
+    for (std::size_t i = 0; i < bars.size(); ++i) {
+        const double h = plot_h * static_cast<double>(bars[i].second) / static_cast<double>(highest);
+        const double x = left + slot * static_cast<double>(i);
+        svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#4472c4\">"
+                           "<title>{}: {}</title></rect>\n",
+                           x + slot * 0.1, top + plot_h - h, slot * 0.8, h, escape_xml(bars[i].first), bars[i].second);
+        if (bars[i].second > 0) {
+            svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"9\">{}</text>\n",
+                               x + slot / 2, top + plot_h - h - 3, bars[i].second);
+        }
+        svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x + slot / 2,
+                           top + plot_h + 16, escape_xml(bars[i].first));
+    }
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n</svg>\n", left + plot_w / 2,
+                       height - 16, escape_xml(x_caption));
+    return svg;
+}
+
+void write_outputs(const results& r, const settings& s, const std::string& log, const std::string& dir) {
+    const std::filesystem::path out(dir);
+    std::error_code ec;
+    std::filesystem::create_directories(out, ec);
+    if (ec) throw cli::usage_error(fmt::format("cannot create the output folder '{}': {}", dir, ec.message()));
+    const auto& c = r.counts;
+    const auto& g = r.gold;
+    const headline h = headline_of(r);
+
+    std::string training;
+    for (const auto& t : r.training) {
+        training += cli::json{{"text", t.text}, {"annotation", t.annotation}, {"intent", t.intent}, {"support", t.support}}
+                        .dump();
+        training += '\n';
+    }
+    write_file(out / "training.jsonl", training);
+
+    std::string rewrites;
+    for (const auto& w : r.rewrites) {
+        rewrites += cli::json{{"request", w.request},
+                              {"rewrite", w.rewrite},
+                              {"probability", w.probability},
+                              {"support", w.support},
+                              {"success_probability", w.success_probability},
+                              {"expected_steps", w.expected_steps}}
+                        .dump();
+        rewrites += '\n';
+    }
+    write_file(out / "rewrites.jsonl", rewrites);
+
+    const auto support = support_bars(r.support_histogram);
+    const auto probability = probability_bars(r.rewrites);
+    write_file(out / "support.svg", svg_histogram("Projected examples by support (distinct sessions)",
+                                                  fmt::format("support (training keeps >= {})", s.min_support), support));
+    write_file(out / "rewrite_probability.svg",
+               svg_histogram("Rewrites by probability of success through the rewrite", "probability", probability));
+
+    // report.json
+    cli::json counts = {{"sessions", c.sessions},
+                        {"turns", c.turns},
+                        {"candidate_pairs", c.candidate_pairs},
+                        {"friction_turns", c.friction_turns},
+                        {"friction_candidate_pairs", c.friction_candidates},
+                        {"paraphrase_pairs", c.paraphrase_pairs},
+                        {"successful_paraphrases", c.successful_paraphrases},
+                        {"projections", c.projections},
+                        {"projections_accepted", c.projections_accepted},
+                        {"projection_rejections", c.rejections},
+                        {"distinct_examples", c.distinct_examples},
+                        {"training_examples", c.training_examples},
+                        {"rewrite_links", c.rewrite_links},
+                        {"rewrite_chain_utterances", c.rewrite_states},
+                        {"rewrites", c.rewrites}};
+    cli::json support_json = cli::json::object();
+    for (const auto& [k, v] : r.support_histogram) support_json[std::to_string(k)] = v;
+    cli::json probability_json = cli::json::object();
+    for (const auto& [k, v] : probability) probability_json[k] = v;
+    cli::json report = {
+        {"log", log},
+        {"settings",
+         {{"window_seconds", s.window.max_seconds},
+          {"window_turns", s.window.max_turns},
+          {"paraphrase_scorer", r.scorer},
+          {"paraphrase_threshold", s.paraphrase_threshold},
+          {"friction", r.detector},
+          {"projection_method", std::string(selflearn::to_string(s.projection.method))},
+          {"projection_threshold", s.projection.threshold},
+          {"min_support", s.min_support},
+          {"rewrite_window_seconds", s.rewrite.window},
+          {"rewrite_min_support", s.rewrite.min_support},
+          {"rewrite_min_probability", s.rewrite.min_probability}}},
+        {"counts", counts},
+        {"support_histogram", support_json},
+        {"rewrite_probability_histogram", probability_json},
+        {"seconds",
+         {{"read_and_parse", r.time.read},
+          {"candidates_and_projection", r.time.candidates},
+          {"rewrite_counting", r.time.rewrite_counting},
+          {"corroboration_and_gold", r.time.corroboration},
+          {"rewrite_solve", r.time.rewrite_solve},
+          {"report", r.time.report},
+          {"total", r.time.total}}},
+    };
+    if (g.available) {
+        report["quality"] = {
+            {"paraphrase_precision", json_number(h.paraphrase_precision)},
+            {"paraphrase_recall", json_number(h.paraphrase_recall)},
+            {"slot_precision", json_number(h.slot_precision)},
+            {"slot_recall", json_number(h.slot_recall)},
+            {"slot_f1", json_number(h.slot_f1)},
+            {"exact_match", json_number(h.exact_match)},
+            {"intent_accuracy", json_number(h.intent_accuracy)},
+            {"examples_scored", g.examples_scored},
+            {"rewrite_wins", g.rewrite_wins},
+            {"rewrite_losses", g.rewrite_losses},
+            {"rewrite_unknown", g.rewrite_unknown},
+            {"win_loss", json_number(h.win_loss)},
+        };
+    } else {
+        report["quality"] = nullptr;
+    }
+    write_file(out / "report.json", report.dump(2) + "\n");
+
+    // report.md
+    std::string md = fmt::format("# Self-learning pipeline report\n\nLog: `{}`. Outputs: `training.jsonl` ({} examples), "
+                                 "`rewrites.jsonl` ({} rewrites), `report.json`.\n\n",
+                                 log, c.training_examples, c.rewrites);
+    md += "## Headline\n\n";
+    md += fmt::format("- {} sessions, {} turns; {} turns caused friction.\n", c.sessions, c.turns, c.friction_turns);
+    md += fmt::format("- {} new training examples (support >= {} distinct sessions), from {} accepted projections.\n",
+                      c.training_examples, s.min_support, c.projections_accepted);
+    md += fmt::format("- {} rewrites, from a chain over {} distinct utterances with {} rephrase links.\n", c.rewrites,
+                      c.rewrite_states, c.rewrite_links);
+    if (g.available) {
+        md += fmt::format("- Quality against gold: slot F1 {} of the training examples; rewrite win/loss {} ({} wins, "
+                          "{} losses).\n",
+                          number(h.slot_f1), number(h.win_loss, 1), g.rewrite_wins, g.rewrite_losses);
+    }
+    md += "\n## Stages\n\n| stage | count | what it is |\n|---|---:|---|\n";
+    const auto row = [&](const char* stage, std::uint64_t n, const char* what) {
+        md += fmt::format("| {} | {} | {} |\n", stage, n, what);
+    };
+    row("sessions", c.sessions, "sessions read");
+    row("turns", c.turns, "turns read");
+    row("candidate pairs", c.candidate_pairs,
+        "(turn, later turn) pairs inside the time window (rephrase candidates)");
+    row("friction turns", c.friction_turns, "turns the friction detector flags");
+    row("candidates of friction turns", c.friction_candidates, "candidate pairs whose first turn caused friction");
+    row("paraphrase pairs", c.paraphrase_pairs, "of those, pairs the scorer calls a rephrase");
+    row("successful paraphrases", c.successful_paraphrases,
+        "friction turns whose first rephrase that succeeded carries an annotation");
+    row("projections accepted", c.projections_accepted, "label projections that kept every slot policy");
+    for (const auto& [reason, n] : c.rejections) {
+        md += fmt::format("| projection rejected | {} | {} |\n", n, reason);
+    }
+    row("distinct projected examples", c.distinct_examples, "distinct (text, annotation, intent)");
+    row("training examples", c.training_examples, "distinct examples with enough support (training.jsonl)");
+    row("rephrase links", c.rewrite_links, "consecutive turns linked as a rephrase of a friction turn (rewrite chain)");
+    row("chain utterances", c.rewrite_states, "distinct normalised utterances in the rewrite chain");
+    row("rewrites", c.rewrites, "rewrites kept by support and probability (rewrites.jsonl)");
+    md += fmt::format("\nSettings: window {} s and {} turns; paraphrase scorer `{}` at threshold {}; friction `{}`; "
+                      "projection `{}` (word threshold {}); training support >= {}; rewrites support >= {} and "
+                      "probability >= {}.\n",
+                      s.window.max_seconds, s.window.max_turns, r.scorer, s.paraphrase_threshold, r.detector,
+                      selflearn::to_string(s.projection.method), s.projection.threshold, s.min_support,
+                      s.rewrite.min_support, s.rewrite.min_probability);
+
+    md += "\n## Support of the projected examples\n\n![support](support.svg)\n\n| support | examples |\n|---|---:|\n";
+    for (const auto& [label, n] : support) md += fmt::format("| {} | {} |\n", label, n);
+    md += "\n## Rewrite probabilities\n\n![probability](rewrite_probability.svg)\n\n| probability | rewrites |\n|---|---:|\n";
+    for (const auto& [label, n] : probability) md += fmt::format("| {} | {} |\n", label, n);
+
+    md += fmt::format("\n## Top {} rewrites (by support)\n\n| request | rewrite | probability | support | success "
+                      "probability | expected steps |{}\n|---|---|---:|---:|---:|---:|{}\n",
+                      s.top, g.available ? " gold |" : "", g.available ? "---|" : "");
+    std::vector<const rewrite_row*> top_rewrites;
+    for (const auto& w : r.rewrites) top_rewrites.push_back(&w);
+    std::stable_sort(top_rewrites.begin(), top_rewrites.end(),
+                     [](const rewrite_row* a, const rewrite_row* b) { return a->support > b->support; });
+    for (std::size_t i = 0; i < top_rewrites.size() && i < s.top; ++i) {
+        const auto& w = *top_rewrites[i];
+        md += fmt::format("| {} | {} | {:.3f} | {} | {:.3f} | {:.2f} |", cell(w.request), cell(w.rewrite), w.probability,
+                          w.support, w.success_probability, w.expected_steps);
+        if (g.available) md += w.wins ? (*w.wins ? " win |" : " **loss** |") : " ? |";
+        md += '\n';
+    }
+    md += fmt::format("\n## Top {} training examples (by support)\n\n| annotation | intent | support |{}\n|---|---|---:|{}\n",
+                      s.top, g.available ? " gold |" : "", g.available ? "---|" : "");
+    std::vector<const training_example*> top_training;
+    for (const auto& t : r.training) top_training.push_back(&t);
+    std::stable_sort(top_training.begin(), top_training.end(),
+                     [](const training_example* a, const training_example* b) { return a->support > b->support; });
+    for (std::size_t i = 0; i < top_training.size() && i < s.top; ++i) {
+        const auto& t = *top_training[i];
+        md += fmt::format("| {} | {} | {} |", cell(t.annotation), t.intent, t.support);
+        if (g.available) md += t.gold ? (*t.gold == t.annotation ? " exact |" : fmt::format(" {} |", cell(*t.gold))) : " ? |";
+        md += '\n';
+    }
+
+    if (g.available) {
+        md += "\n## Quality against the gold fields\n\n| measure | value | how |\n|---|---:|---|\n";
+        md += fmt::format("| paraphrase precision | {} | candidate pairs of friction turns called a rephrase that share the "
+                          "gold goal ({} of {}) |\n",
+                          number(h.paraphrase_precision), g.pairs_true_positive,
+                          g.pairs_true_positive + g.pairs_false_positive);
+        md += fmt::format("| paraphrase recall | {} | candidate pairs sharing the gold goal that the scorer called a "
+                          "rephrase |\n",
+                          number(h.paraphrase_recall));
+        md += fmt::format("| slot precision | {} | slots of the training examples with the gold span and label ({} of "
+                          "{}) |\n",
+                          number(h.slot_precision), g.slots_correct, g.slots_predicted);
+        md += fmt::format("| slot recall | {} | gold slots found ({} of {}) |\n", number(h.slot_recall), g.slots_correct,
+                          g.slots_gold);
+        md += fmt::format("| slot F1 | {} | each distinct training example counted once |\n", number(h.slot_f1));
+        md += fmt::format("| exact examples | {} | training examples whose annotation equals the gold one |\n",
+                          number(h.exact_match));
+        md += fmt::format("| intent accuracy | {} | training examples whose intent is the gold goal's |\n",
+                          number(h.intent_accuracy));
+        md += fmt::format("| rewrite win/loss | {} | {} wins, {} losses: a rewrite wins when its text's gold goal is "
+                          "the request's ({} without a known goal) |\n",
+                          number(h.win_loss, 1), g.rewrite_wins, g.rewrite_losses, g.rewrite_unknown);
+    }
+    md += fmt::format("\n## Time\n\n| stage | seconds |\n|---|---:|\n| read and parse the log | {:.2f} |\n"
+                      "| candidates, paraphrase scoring, projection | {:.2f} |\n| rewrite counting | {:.2f} |\n"
+                      "| corroboration and gold scoring | {:.2f} |\n| rewrite chain solve | {:.2f} |\n"
+                      "| total | {:.2f} |\n",
+                      r.time.read, r.time.candidates, r.time.rewrite_counting, r.time.corroboration,
+                      r.time.rewrite_solve, r.time.total);
+    write_file(out / "report.md", md);
+}
+
+std::string summary(const results& r, const std::string& dir) {
+    const auto& c = r.counts;
+    const headline h = headline_of(r);
+    const std::filesystem::path out(dir);
+    std::string text = fmt::format(
+        "selflearn pipeline: {} sessions, {} turns in {:.1f} s ({:.0f} turns/s)\n"
+        "  training examples: {} -> {}\n  rewrites:          {} -> {}\n  report:            {} (and {})\n",
+        c.sessions, c.turns, r.time.total, r.time.total > 0 ? static_cast<double>(c.turns) / r.time.total : 0.0,
+        c.training_examples, (out / "training.jsonl").string(), c.rewrites, (out / "rewrites.jsonl").string(),
+        (out / "report.md").string(), (out / "report.json").string());
+    if (r.gold.available) {
+        text += fmt::format("  quality vs gold:   slot F1 {}, rewrite win/loss {} ({} wins, {} losses)\n", number(h.slot_f1),
+                            number(h.win_loss, 1), r.gold.rewrite_wins, r.gold.rewrite_losses);
+    }
+    return text;
+}
+
+}  // namespace pipeline
