@@ -1,0 +1,505 @@
+#pragma once
+/// \file selflearn/rewrite.hpp
+/// Rewrite mining from rephrase sessions (precomputed query rewriting, Ponnusamy et al., "Feedback-based
+/// self-learning in large-scale conversational AI agents", AAAI 2020): pool, across users, how often
+/// each phrasing of a request is followed by each other phrasing until the interaction succeeds or is
+/// abandoned, as an absorbing Markov chain (markov.hpp); solve it; for each utterance that is seen to
+/// fail, the rewrite is the successful utterance most likely to end the interaction.
+///
+/// Per session (turns in time order), with utterances compared after normalize_utterance():
+/// - turn i+1 *rephrases* turn i when turn i is a defect, turn i+1 comes at most `window` seconds later,
+///   and the rephrase scorer gives the pair a score >= `threshold`;
+/// - the turns are cut into *runs*: maximal sequences linked by rephrases (a success always ends a run);
+/// - inside a run each turn's utterance u moves to the next one's v (transition u -> v); the last turn
+///   moves to "success at u" when it succeeded and to "failure" when it was a defect;
+/// - the *support* of (u, v) counts the distinct sessions with a run that contains u and ends in success
+///   at v (v != u).
+/// Counts (transitions, support) are plain sums, so sessions can be counted on separate shards (split by
+/// session) and merged with rewrite_counts::merge before solving. Memory is bounded by the distinct
+/// utterances and the distinct pairs seen, never by the number of turns.
+
+#include <selflearn/align.hpp>
+#include <selflearn/detail/rewrite_state.hpp>
+#include <selflearn/error.hpp>
+#include <selflearn/markov.hpp>
+#include <selflearn/session.hpp>
+#include <selflearn/tokenize.hpp>
+#include <selflearn/utf8.hpp>
+#include <selflearn/window.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace selflearn {
+
+/// Default rephrase time window in seconds: the same as the rephrase-candidate window of window.hpp.
+inline constexpr double default_rephrase_window = default_window_seconds;
+/// Default minimum rephrase score of the lexical scorer (similarity in [0, 1]).
+inline constexpr double default_rephrase_threshold = 0.5;
+
+/// The normal form in which utterances are compared and counted: the tokens of tokenize() with case
+/// folding, joined by single spaces ("Play  Imagine Dragons!" -> "play imagine dragons !"). O(n).
+/// \throws invalid_utf8 when the text is not valid UTF-8.
+[[nodiscard]] inline std::string normalize_utterance(std::string_view text) {
+    std::string result;
+    for (const auto& t : tokenize(text, {.fold_case = true})) {
+        if (!result.empty()) result += ' ';
+        result += t.text;
+    }
+    return result;
+}
+
+/// The default rephrase scorer: Levenshtein similarity (align.hpp) between the code points of the two
+/// turns' normalised texts, 1 - distance / longer length, in [0, 1]. O(n m / 64) for texts of n and m
+/// code points. \throws invalid_utf8 on invalid text.
+struct lexical_rephrase_scorer {
+    /// Similarity of normalize_utterance(previous.text) and normalize_utterance(next.text).
+    [[nodiscard]] double operator()(const turn& previous, const turn& next) const {
+        return similarity(normalize_utterance(previous.text), normalize_utterance(next.text));
+    }
+    /// Similarity of two already normalised utterances.
+    [[nodiscard]] static double similarity(std::string_view a, std::string_view b) {
+        std::u32string x, y;
+        for (auto cp : utf8_view(a)) x.push_back(cp.value);
+        for (auto cp : utf8_view(b)) y.push_back(cp.value);
+        return levenshtein_similarity(x, y);
+    }
+};
+
+/// A rephrase scorer: called as `scorer(previous_turn, next_turn)`, returns a score compared with
+/// rewrite_options::threshold (higher means more likely a rephrase). A model of your own plugs in here.
+template <class S>
+concept rephrase_scorer = std::invocable<const S&, const turn&, const turn&> &&
+                          std::convertible_to<std::invoke_result_t<const S&, const turn&, const turn&>, double>;
+
+/// Where a counted transition goes.
+enum class rewrite_target {
+    utterance,  ///< another utterance (a rephrase)
+    success,    ///< success at the utterance named by `to` (absorbing)
+    failure,    ///< failure: the run ended in a defect (absorbing; `to` is empty)
+};
+
+/// The name of a target kind: "utterance", "success", "failure". O(1); never throws.
+[[nodiscard]] constexpr std::string_view to_string(rewrite_target kind) noexcept {
+    switch (kind) {
+        case rewrite_target::utterance: return "utterance";
+        case rewrite_target::success: return "success";
+        case rewrite_target::failure: return "failure";
+    }
+    return "failure";
+}
+
+/// Options of the rewrite miner. Defaults in brackets.
+struct rewrite_options {
+    /// Maximum gap in seconds (inclusive) between a defect turn and the next turn of the session for the
+    /// next turn to count as its rephrase [60, as window.hpp]. Must be >= 0 (may be +infinity).
+    double window = default_rephrase_window;
+    /// Minimum rephrase score [0.5]; a pair scoring at least this is a rephrase.
+    double threshold = default_rephrase_threshold;
+    /// Minimum support of a kept rewrite: distinct sessions where a run from the request ended in success
+    /// at the rewrite [2].
+    std::uint64_t min_support = 2;
+    /// Minimum absorption probability B[request, success at rewrite] of a kept rewrite [0.2].
+    double min_probability = 0.2;
+    /// Threads for solving the chain (0: one per core) [0].
+    unsigned threads = 0;
+};
+
+/// One row of the rewrite table.
+struct rewrite_rule {
+    std::string request;         ///< normalised utterance that is seen to fail
+    std::string rewrite;         ///< normalised utterance to say instead
+    double probability;          ///< B[request, success at rewrite]
+    std::uint64_t support;       ///< distinct sessions supporting request -> rewrite
+    double success_probability;  ///< probability that a run from the request ends in any success
+    double expected_steps;       ///< expected rephrase steps from the request until success or failure
+    friend bool operator==(const rewrite_rule&, const rewrite_rule&) = default;
+};
+
+/// The mergeable counts of the rewrite miner: transitions between utterances (and into success or
+/// failure) and the support of (request, rewrite) pairs, keyed by normalised text. Memory: each distinct
+/// utterance once, plus 16 bytes per distinct transition and per distinct supported pair.
+class rewrite_counts {
+public:
+    /// Adds `count` transitions from utterance `from` to `to` (kind utterance), to success at `to` (kind
+    /// success) or to failure (`to` ignored). O(|from| + |to|) expected.
+    /// \throws invalid_argument when count is negative or not finite, or `from` (or `to`, unless failure) is empty.
+    void add_transition(std::string_view from, rewrite_target kind, std::string_view to, double count = 1.0) {
+        if (!(count >= 0.0) || !std::isfinite(count)) {
+            throw invalid_argument(fmt::format("rewrite counts: transition count {} from '{}' is negative or not finite",
+                                               count, from));
+        }
+        if (from.empty() || (kind != rewrite_target::failure && to.empty())) {
+            throw invalid_argument("rewrite counts: empty utterance in a transition");
+        }
+        const std::uint32_t f = utterances_.intern(from);
+        std::uint32_t code = detail::failure_code;
+        if (kind != rewrite_target::failure) code = 2 * utterances_.intern(to) + (kind == rewrite_target::success ? 1u : 0u);
+        if (count > 0.0) transitions_[detail::pair_key(f, code)] += count;
+    }
+
+    /// Adds `sessions` to the support of (request, rewrite). O(|request| + |rewrite|) expected.
+    /// \throws invalid_argument when an utterance is empty or the two are equal.
+    void add_support(std::string_view request, std::string_view rewrite, std::uint64_t sessions = 1) {
+        if (request.empty() || rewrite.empty() || request == rewrite) {
+            throw invalid_argument(fmt::format("rewrite counts: support needs two different non-empty utterances, "
+                                               "got '{}' and '{}'",
+                                               request, rewrite));
+        }
+        const auto r = utterances_.intern(request);
+        const auto w = utterances_.intern(rewrite);
+        if (sessions > 0) support_[detail::pair_key(r, w)] += sessions;
+    }
+
+    /// Adds every count of `other`. O(size of other) expected.
+    rewrite_counts& merge(const rewrite_counts& other) {
+        other.for_each_transition([&](std::string_view from, rewrite_target kind, std::string_view to, double count) {
+            add_transition(from, kind, to, count);
+        });
+        other.for_each_support([&](std::string_view request, std::string_view rewrite, std::uint64_t sessions) {
+            add_support(request, rewrite, sessions);
+        });
+        return *this;
+    }
+    /// Same as merge(other).
+    rewrite_counts& operator+=(const rewrite_counts& other) { return merge(other); }
+
+    /// Calls f(std::string_view from, rewrite_target kind, std::string_view to, double count) for every
+    /// transition, ordered by (from, kind, to) with texts in byte order and kinds in the enum's order; `to`
+    /// is empty for failure. O(e log e).
+    template <class F>
+    void for_each_transition(F&& f) const {
+        std::vector<std::tuple<std::string_view, int, std::string_view, double>> rows;
+        rows.reserve(transitions_.size());
+        for (const auto& [key, count] : transitions_) {
+            const auto from = static_cast<std::uint32_t>(key >> 32);
+            const auto code = static_cast<std::uint32_t>(key & 0xffffffffu);
+            if (code == detail::failure_code) {
+                rows.emplace_back(utterances_.text(from), 2, std::string_view{}, count);
+            } else {
+                rows.emplace_back(utterances_.text(from), static_cast<int>(code & 1u), utterances_.text(code / 2), count);
+            }
+        }
+        std::sort(rows.begin(), rows.end());
+        for (const auto& [from, kind, to, count] : rows) f(from, static_cast<rewrite_target>(kind), to, count);
+    }
+
+    /// Calls f(std::string_view request, std::string_view rewrite, std::uint64_t sessions) for every
+    /// supported pair, ordered by (request, rewrite). O(s log s).
+    template <class F>
+    void for_each_support(F&& f) const {
+        std::vector<std::tuple<std::string_view, std::string_view, std::uint64_t>> rows;
+        rows.reserve(support_.size());
+        for (const auto& [key, sessions] : support_) {
+            rows.emplace_back(utterances_.text(static_cast<std::uint32_t>(key >> 32)),
+                              utterances_.text(static_cast<std::uint32_t>(key & 0xffffffffu)), sessions);
+        }
+        std::sort(rows.begin(), rows.end());
+        for (const auto& [request, rewrite, sessions] : rows) f(request, rewrite, sessions);
+    }
+
+    /// Count of a transition (0 when never seen). O(|from| + |to|) expected.
+    [[nodiscard]] double transition_count(std::string_view from, rewrite_target kind, std::string_view to) const {
+        const auto* f = utterances_.find(from);
+        if (f == nullptr) return 0.0;
+        std::uint32_t code = detail::failure_code;
+        if (kind != rewrite_target::failure) {
+            const auto* t = utterances_.find(to);
+            if (t == nullptr) return 0.0;
+            code = 2 * *t + (kind == rewrite_target::success ? 1u : 0u);
+        }
+        const auto it = transitions_.find(detail::pair_key(*f, code));
+        return it == transitions_.end() ? 0.0 : it->second;
+    }
+
+    /// Support of (request, rewrite) (0 when never seen). O(|request| + |rewrite|) expected.
+    [[nodiscard]] std::uint64_t support(std::string_view request, std::string_view rewrite) const {
+        const auto* r = utterances_.find(request);
+        const auto* w = utterances_.find(rewrite);
+        if (r == nullptr || w == nullptr) return 0;
+        const auto it = support_.find(detail::pair_key(*r, *w));
+        return it == support_.end() ? 0 : it->second;
+    }
+
+    /// Distinct utterances, transitions and supported pairs. O(1).
+    [[nodiscard]] std::size_t utterance_count() const noexcept { return utterances_.size(); }
+    /// Number of distinct transitions. O(1).
+    [[nodiscard]] std::size_t transition_size() const noexcept { return transitions_.size(); }
+    /// Number of distinct supported pairs. O(1).
+    [[nodiscard]] std::size_t support_size() const noexcept { return support_.size(); }
+
+    /// Equal when both hold the same transitions and support (by text). O((e + s) log(e + s)).
+    friend bool operator==(const rewrite_counts& a, const rewrite_counts& b) {
+        if (a.transitions_.size() != b.transitions_.size() || a.support_.size() != b.support_.size()) return false;
+        bool same = true;
+        a.for_each_transition([&](std::string_view from, rewrite_target kind, std::string_view to, double count) {
+            same = same && b.transition_count(from, kind, to) == count;
+        });
+        a.for_each_support([&](std::string_view request, std::string_view rewrite, std::uint64_t sessions) {
+            same = same && b.support(request, rewrite) == sessions;
+        });
+        return same;
+    }
+
+    /// Internal access for mine_rewrites.
+    [[nodiscard]] const detail::utterance_table& utterances() const noexcept { return utterances_; }
+    /// Internal access for mine_rewrites: (from id << 32 | target code) -> count.
+    [[nodiscard]] const std::unordered_map<std::uint64_t, double>& transitions() const noexcept { return transitions_; }
+    /// Internal access for mine_rewrites: (request id << 32 | rewrite id) -> sessions.
+    [[nodiscard]] const std::unordered_map<std::uint64_t, std::uint64_t>& support_table() const noexcept {
+        return support_;
+    }
+    /// Records a transition by utterance id (internal use by rewrite_miner).
+    void add_transition_ids(std::uint32_t from, std::uint32_t code, double count) {
+        transitions_[detail::pair_key(from, code)] += count;
+    }
+    /// Records support by utterance id (internal use by rewrite_miner).
+    void add_support_ids(std::uint32_t request, std::uint32_t rewrite, std::uint64_t sessions) {
+        support_[detail::pair_key(request, rewrite)] += sessions;
+    }
+    /// Interns an utterance (internal use by rewrite_miner).
+    std::uint32_t intern(std::string_view text) { return utterances_.intern(text); }
+
+private:
+    detail::utterance_table utterances_;
+    std::unordered_map<std::uint64_t, double> transitions_;
+    std::unordered_map<std::uint64_t, std::uint64_t> support_;
+};
+
+namespace detail {
+
+inline void check_rewrite_options(const rewrite_options& o) {
+    if (!(o.window >= 0.0)) throw invalid_argument(fmt::format("rewrite options: window {} must be >= 0", o.window));
+    if (std::isnan(o.threshold)) throw invalid_argument("rewrite options: threshold is NaN");
+    if (!(o.min_probability >= 0.0 && o.min_probability <= 1.0)) {
+        throw invalid_argument(fmt::format("rewrite options: min_probability {} is outside [0, 1]", o.min_probability));
+    }
+}
+
+}  // namespace detail
+
+/// Solves the chain of `counts` and builds the rewrite table. States are numbered in byte order of their
+/// text, so the result does not depend on the order in which sessions were counted or shards merged, nor
+/// on the thread count. For each utterance u seen to fail (with a transition to another utterance or to
+/// failure), in byte order of u:
+/// - the candidate is the v != u maximising B[u, success at v]; ties go to the larger support, then to
+///   the smaller v in byte order;
+/// - it is kept when B[u, success at v] >= min_probability, its support >= min_support, and it beats
+///   leaving u alone: B[u, success at v] > B[u, success at u].
+/// Time: that of solve() on the chain; memory proportional to its non-zeros.
+/// \throws invalid_argument for bad options; numerical_error (from solve) if a check fails.
+[[nodiscard]] inline std::vector<rewrite_rule> mine_rewrites(const rewrite_counts& counts, const rewrite_options& options = {}) {
+    detail::check_rewrite_options(options);
+    const auto& table = counts.utterances();
+    const std::size_t n = table.size();
+    std::vector<std::uint32_t> by_text(n);
+    for (std::uint32_t i = 0; i < n; ++i) by_text[i] = i;
+    std::sort(by_text.begin(), by_text.end(), [&](auto a, auto b) { return table.text(a) < table.text(b); });
+    std::vector<std::uint64_t> rank(n);
+    for (std::size_t r = 0; r < n; ++r) rank[by_text[r]] = r;
+    // Chain keys: 2 rank for an utterance, 2 rank + 1 for success at it, the largest key for failure.
+    constexpr std::uint64_t failure_key = std::numeric_limits<std::uint64_t>::max();
+    transition_counts<std::uint64_t> chain_counts;
+    std::vector<char> failed(n, 0);
+    for (const auto& [key, count] : counts.transitions()) {
+        const auto from = static_cast<std::uint32_t>(key >> 32);
+        const auto code = static_cast<std::uint32_t>(key & 0xffffffffu);
+        std::uint64_t to = failure_key;
+        if (code != detail::failure_code) to = 2 * rank[code / 2] + (code & 1u);
+        if (code == detail::failure_code || (code & 1u) == 0) failed[from] = 1;
+        chain_counts.add(2 * rank[from], to, count);
+    }
+    std::vector<rewrite_rule> result;
+    if (chain_counts.empty()) return result;
+    const auto chain = [&] {
+        try {
+            return absorbing_chain<std::uint64_t>::from_counts(chain_counts);
+        } catch (const unreachable_absorption& e) {
+            // Name the utterances rather than their numeric keys.
+            const auto keys = chain_counts.states();
+            std::string names;
+            for (std::size_t k = 0; k < e.states().size() && k < 10; ++k) {
+                names += fmt::format("{}'{}'", k == 0 ? "" : ", ", table.text(by_text[keys[e.states()[k]] / 2]));
+            }
+            if (e.states().size() > 10) names += fmt::format(" and {} more", e.states().size() - 10);
+            throw unreachable_absorption(fmt::format("rewrite counts: {} utterance{} never reach success or failure: {}",
+                                                     e.states().size(), e.states().size() == 1 ? "" : "s", names),
+                                         e.states());
+        }
+    }();
+    const auto solved = solve(chain, {.threads = options.threads});
+    const auto& absorbing = chain.absorbing_states();
+    const auto& transient = chain.transient_states();
+    for (std::size_t i = 0; i < transient.size(); ++i) {
+        const std::uint64_t u_key = transient[i];
+        const std::uint32_t u = by_text[u_key / 2];
+        if (failed[u] == 0) continue;
+        double success = 0.0, self = 0.0;
+        std::optional<std::uint32_t> best;
+        double best_p = -1.0;
+        std::uint64_t best_support = 0;
+        for (decltype(solved.probabilities)::InnerIterator it(solved.probabilities, static_cast<Eigen::Index>(i)); it;
+             ++it) {
+            const std::uint64_t a = absorbing[static_cast<std::size_t>(it.col())];
+            if (a == failure_key || (a & 1u) == 0) continue;
+            success += it.value();
+            const std::uint32_t v = by_text[a / 2];
+            if (v == u) {
+                self = it.value();
+                continue;
+            }
+            const std::uint64_t sup = counts.support_table().contains(detail::pair_key(u, v))
+                                          ? counts.support_table().at(detail::pair_key(u, v))
+                                          : 0;
+            // Absorbing states come in key order, i.e. text order, so `>` keeps the smaller text on a tie.
+            if (it.value() > best_p || (it.value() == best_p && sup > best_support)) {
+                best = v;
+                best_p = it.value();
+                best_support = sup;
+            }
+        }
+        if (!best || best_p < options.min_probability || best_support < options.min_support || !(best_p > self)) continue;
+        result.push_back({table.text(u), table.text(*best), best_p, best_support, success,
+                          solved.expected_steps[static_cast<Eigen::Index>(i)]});
+    }
+    return result;
+}
+
+/// Counts rephrase runs session by session (see the header's description) into rewrite_counts; memory is
+/// bounded by the distinct utterances and pairs, not by the sessions or turns.
+class rewrite_miner {
+public:
+    /// \throws invalid_argument for bad options (negative window, NaN threshold, min_probability outside [0, 1]).
+    explicit rewrite_miner(const rewrite_options& options = {}) : options_(options) {
+        detail::check_rewrite_options(options_);
+    }
+
+    /// Counts one session whose rephrase pairs are scored by `scorer` (called only for pairs within the
+    /// window whose first turn is a defect). O(turns * (text length + scorer)).
+    /// \throws invalid_argument naming the session and turn when turns carry different session ids, times
+    ///         are not finite or decrease, a text is empty after normalisation, or the scorer returns NaN;
+    ///         invalid_utf8 on invalid text.
+    template <class Scorer = lexical_rephrase_scorer>
+        requires rephrase_scorer<Scorer>
+    void add_session(std::span<const turn> turns, const Scorer& scorer = {}) {
+        count_session(turns, [&](std::size_t i) {
+            const double s = static_cast<double>(std::invoke(scorer, turns[i - 1], turns[i]));
+            if (std::isnan(s)) {
+                throw invalid_argument(fmt::format("rewrite miner: session '{}', turn {}: the rephrase scorer returned NaN",
+                                                   turns[i].session, i));
+            }
+            return s;
+        });
+    }
+
+    /// Counts one session whose rephrase scores are given (a model's scores carried in the log):
+    /// `scores[i]` scores turn i as a rephrase of turn i - 1 (scores[0] is ignored; nullopt: not a
+    /// rephrase). O(turns * text length).
+    /// \throws as the other overload, and invalid_argument when scores.size() != turns.size().
+    void add_session(std::span<const turn> turns, std::span<const std::optional<double>> scores) {
+        if (scores.size() != turns.size()) {
+            throw invalid_argument(fmt::format("rewrite miner: {} scores for {} turns", scores.size(), turns.size()));
+        }
+        count_session(turns, [&](std::size_t i) {
+            return scores[i] ? *scores[i] : -std::numeric_limits<double>::infinity();
+        });
+    }
+
+    /// The counts so far (merge them with another shard's, or write them out). O(1).
+    [[nodiscard]] const rewrite_counts& counts() const noexcept { return counts_; }
+    /// Mutable counts (to merge other shards in). O(1).
+    [[nodiscard]] rewrite_counts& counts() noexcept { return counts_; }
+    /// The options. O(1).
+    [[nodiscard]] const rewrite_options& options() const noexcept { return options_; }
+    /// Sessions, turns and rephrase links counted so far. O(1).
+    [[nodiscard]] std::uint64_t sessions() const noexcept { return sessions_; }
+    /// Turns counted so far. O(1).
+    [[nodiscard]] std::uint64_t turns() const noexcept { return turns_; }
+    /// Rephrase links (turn i+1 rephrasing turn i) counted so far. O(1).
+    [[nodiscard]] std::uint64_t rephrases() const noexcept { return rephrases_; }
+
+    /// mine_rewrites(counts(), options()).
+    [[nodiscard]] std::vector<rewrite_rule> rewrites() const { return mine_rewrites(counts_, options_); }
+
+private:
+    template <class Score>
+    void count_session(std::span<const turn> turns, Score&& score) {
+        if (turns.empty()) return;
+        // Validate the whole session before counting anything from it.
+        normalized_.resize(turns.size());
+        for (std::size_t i = 0; i < turns.size(); ++i) {
+            const turn& t = turns[i];
+            if (t.session != turns[0].session) {
+                throw invalid_argument(fmt::format("rewrite miner: turn {} belongs to session '{}', not '{}'", i,
+                                                   t.session, turns[0].session));
+            }
+            if (!std::isfinite(t.time) || (i > 0 && t.time < turns[i - 1].time)) {
+                throw invalid_argument(fmt::format("rewrite miner: session '{}', turn {}: time {} is {}", t.session, i,
+                                                   t.time, std::isfinite(t.time) ? "earlier than the turn before" : "not finite"));
+            }
+            normalized_[i] = normalize_utterance(t.text);
+            if (normalized_[i].empty()) {
+                throw invalid_argument(fmt::format("rewrite miner: session '{}', turn {}: the utterance is empty", t.session, i));
+            }
+        }
+        links_.assign(turns.size(), 0);
+        std::uint64_t links = 0;
+        for (std::size_t i = 1; i < turns.size(); ++i) {
+            if (turns[i - 1].outcome == turn_outcome::defect && turns[i].time - turns[i - 1].time <= options_.window &&
+                score(i) >= options_.threshold) {
+                links_[i] = 1;
+                ++links;
+            }
+        }
+        ids_.clear();
+        for (const auto& text : normalized_) ids_.push_back(counts_.intern(text));
+        rephrases_ += links;
+        pairs_.clear();
+        std::size_t run_start = 0;
+        for (std::size_t i = 0; i < turns.size(); ++i) {
+            if (i + 1 < turns.size() && links_[i + 1] != 0) {
+                counts_.add_transition_ids(ids_[i], 2 * ids_[i + 1], 1.0);
+                continue;
+            }
+            if (turns[i].outcome == turn_outcome::success) {
+                counts_.add_transition_ids(ids_[i], 2 * ids_[i] + 1, 1.0);
+                for (std::size_t k = run_start; k < i; ++k) {
+                    if (ids_[k] != ids_[i]) pairs_.emplace_back(ids_[k], ids_[i]);
+                }
+            } else {
+                counts_.add_transition_ids(ids_[i], detail::failure_code, 1.0);
+            }
+            run_start = i + 1;
+        }
+        std::sort(pairs_.begin(), pairs_.end());
+        pairs_.erase(std::unique(pairs_.begin(), pairs_.end()), pairs_.end());
+        for (const auto& [u, v] : pairs_) counts_.add_support_ids(u, v, 1);
+        ++sessions_;
+        turns_ += turns.size();
+    }
+
+    rewrite_options options_;
+    rewrite_counts counts_;
+    std::uint64_t sessions_ = 0, turns_ = 0, rephrases_ = 0;
+    std::vector<std::string> normalized_;
+    std::vector<std::uint32_t> ids_;
+    std::vector<char> links_;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs_;
+};
+
+}  // namespace selflearn

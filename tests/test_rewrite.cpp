@@ -1,0 +1,388 @@
+// Rewrite mining: hand-made logs with answers worked out by hand, random logs against a brute-force
+// reference kept below (runs re-derived turn by turn, absorption probabilities by value iteration rather
+// than LU), sharded counting against the single run, and every error case.
+
+#include <selflearn/rewrite.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using selflearn::rewrite_counts;
+using selflearn::rewrite_miner;
+using selflearn::rewrite_options;
+using selflearn::rewrite_rule;
+using selflearn::rewrite_target;
+using selflearn::turn;
+using selflearn::turn_outcome;
+
+constexpr auto ok = turn_outcome::success;
+constexpr auto bad = turn_outcome::defect;
+
+turn make(const std::string& session, double time, const std::string& text, turn_outcome outcome) {
+    return turn{session, time, text, outcome, std::nullopt, std::nullopt, std::nullopt};
+}
+
+std::vector<rewrite_rule> mine(const std::vector<std::vector<turn>>& sessions, rewrite_options options = {}) {
+    rewrite_miner miner(options);
+    for (const auto& s : sessions) miner.add_session(s);
+    return miner.rewrites();
+}
+
+}  // namespace
+
+TEST_CASE("normalisation and the default lexical scorer") {
+    CHECK(selflearn::normalize_utterance("  Play  Imagine Dragons!") == "play imagine dragons !");
+    CHECK(selflearn::normalize_utterance("ÉDITH\tpiaf") == "édith piaf");
+    CHECK(selflearn::normalize_utterance(" \t ").empty());
+    const selflearn::lexical_rephrase_scorer scorer;
+    // "play maj and dragons" -> "play imagine dragons": 5 edits over 20 code points (python-Levenshtein
+    // agrees: distance 5).
+    CHECK(scorer(make("s", 0, "play maj and dragons", bad), make("s", 1, "Play Imagine Dragons", ok)) ==
+          doctest::Approx(1.0 - 5.0 / 20.0));
+    CHECK(scorer(make("s", 0, "play maj and dragons", bad), make("s", 1, "what's the weather", ok)) < 0.5);
+    CHECK(scorer(make("s", 0, "Hi", bad), make("s", 1, "hi", ok)) == 1.0);
+    // Code points, not bytes: one substitution of a two-byte letter.
+    CHECK(selflearn::lexical_rephrase_scorer::similarity("café", "cafe") == doctest::Approx(0.75));
+}
+
+TEST_CASE("a hand-made log: one rewrite with its probability, support and steps") {
+    const std::vector<std::vector<turn>> log{
+        {make("s1", 0, "play maj and dragons", bad), make("s1", 5, "play imagine dragons", ok)},
+        {make("s2", 100, "Play maj and dragons", bad), make("s2", 104, "play Imagine Dragons", ok)},
+        {make("s3", 0, "play maj and dragons", bad)},                                          // abandoned
+        {make("s4", 0, "play maj and dragons", bad), make("s4", 10, "what's the weather", ok)},  // unrelated
+    };
+    rewrite_miner miner;
+    for (const auto& s : log) miner.add_session(s);
+    const auto& c = miner.counts();
+    CHECK(c.transition_count("play maj and dragons", rewrite_target::utterance, "play imagine dragons") == 2);
+    CHECK(c.transition_count("play maj and dragons", rewrite_target::failure, "") == 2);
+    CHECK(c.transition_count("play imagine dragons", rewrite_target::success, "play imagine dragons") == 2);
+    CHECK(c.transition_count("what ' s the weather", rewrite_target::success, "what ' s the weather") == 0);
+    CHECK(c.transition_count("what's the weather", rewrite_target::success, "what's the weather") == 1);
+    CHECK(c.support("play maj and dragons", "play imagine dragons") == 2);
+    CHECK(c.utterance_count() == 3);
+    CHECK(miner.sessions() == 4);
+    CHECK(miner.turns() == 7);
+    CHECK(miner.rephrases() == 2);
+    const auto rules = miner.rewrites();
+    REQUIRE(rules.size() == 1);
+    CHECK(rules[0] == rewrite_rule{"play maj and dragons", "play imagine dragons", 0.5, 2, 0.5, 1.5});
+    // Support 2 is the default minimum; asking for 3 drops the rule, as does a probability floor of 0.6.
+    CHECK(mine(log, {.min_support = 3}).empty());
+    CHECK(mine(log, {.min_probability = 0.6}).empty());
+    // s1's rephrase comes after 5 s, s2's after 4 s. The window is inclusive.
+    CHECK(mine(log, {.window = 3.9, .min_support = 1}).empty());
+    for (const double window : {4.0, 4.5}) {
+        const auto only_s2 = mine(log, {.window = window, .min_support = 1});
+        REQUIRE(only_s2.size() == 1);
+        CHECK(only_s2[0].support == 1);
+        CHECK(only_s2[0].probability == 0.25);  // one rephrase out of four runs from the request
+    }
+    CHECK(mine(log, {.window = 5.0})[0].support == 2);
+    // A threshold above the pair's similarity (0.75) makes no rephrase at all; at 0.75 it still links.
+    CHECK(mine(log, {.threshold = 0.76, .min_support = 1}).empty());
+    CHECK(mine(log, {.threshold = 0.75}).size() == 1);
+}
+
+TEST_CASE("runs: a success ends a run, chains of rephrases, support once per session") {
+    // u1 -> u2 -> v (success); u1 appears twice in the run; then v again (a new run) that fails.
+    const std::vector<turn> s{make("s", 0, "turn on the lights", bad), make("s", 5, "turn on the light", bad),
+                              make("s", 9, "turn on the lights", bad), make("s", 12, "turn on lights", ok),
+                              make("s", 15, "turn on lights", bad)};
+    rewrite_miner miner({.min_support = 1});
+    miner.add_session(s);
+    const auto& c = miner.counts();
+    CHECK(c.transition_count("turn on the lights", rewrite_target::utterance, "turn on the light") == 1);
+    CHECK(c.transition_count("turn on the light", rewrite_target::utterance, "turn on the lights") == 1);
+    CHECK(c.transition_count("turn on the lights", rewrite_target::utterance, "turn on lights") == 1);
+    CHECK(c.transition_count("turn on lights", rewrite_target::success, "turn on lights") == 1);
+    CHECK(c.transition_count("turn on lights", rewrite_target::failure, "") == 1);  // not linked: after a success
+    CHECK(c.support("turn on the lights", "turn on lights") == 1);                  // once, though u1 came twice
+    CHECK(c.support("turn on the light", "turn on lights") == 1);
+    CHECK(c.transition_size() == 5);
+    CHECK(c.support_size() == 2);
+    // Chain: lights -> {light 1/2, "on lights" 1/2}; light -> lights; "on lights" -> {S 1/2, F 1/2}.
+    // B[lights, S(on lights)] = x: x = 1/2 x + 1/2 * 1/2  =>  x = 1/2.
+    const auto rules = miner.rewrites();
+    REQUIRE(rules.size() == 2);
+    CHECK(rules[0].request == "turn on the light");
+    CHECK(rules[0].rewrite == "turn on lights");
+    CHECK(rules[0].probability == doctest::Approx(0.5).epsilon(1e-12));
+    CHECK(rules[1].request == "turn on the lights");
+    CHECK(rules[1].probability == doctest::Approx(0.5).epsilon(1e-12));
+    // t_lights = 1 + 1/2 t_light + 1/2 t_on, t_light = 1 + t_lights, t_on = 1  =>  t_lights = 4.
+    CHECK(rules[1].expected_steps == doctest::Approx(4.0).epsilon(1e-12));
+    CHECK(rules[1].success_probability == doctest::Approx(0.5).epsilon(1e-12));
+}
+
+TEST_CASE("tie-breaking and the rule that a rewrite must beat the request itself") {
+    // u -> v1 and u -> v2 once each (both succeed): equal probability and support: smaller text wins.
+    const std::vector<std::vector<turn>> tie{
+        {make("a", 0, "set alarm seven", bad), make("a", 3, "set alarm 7", ok)},
+        {make("b", 0, "set alarm seven", bad), make("b", 3, "set an alarm seven", ok)},
+    };
+    auto rules = mine(tie, {.min_support = 1});
+    REQUIRE(rules.size() == 1);
+    CHECK(rules[0].rewrite == "set alarm 7");
+    // Equal probabilities (two transitions each) but more distinct sessions for v2: v2 wins. Session a
+    // goes u -> v1 twice (two runs, 200 s apart): count 2, support 1.
+    const std::vector<std::vector<turn>> by_support{
+        {make("a", 0, "set alarm seven", bad), make("a", 3, "set alarm 7", ok), make("a", 200, "set alarm seven", bad),
+         make("a", 203, "set alarm 7", ok)},
+        {make("b", 0, "set alarm seven", bad), make("b", 3, "set an alarm seven", ok)},
+        {make("c", 0, "set alarm seven", bad), make("c", 3, "set an alarm seven", ok)},
+    };
+    rules = mine(by_support, {.min_support = 1});
+    REQUIRE(rules.size() == 1);
+    CHECK(rules[0].rewrite == "set an alarm seven");
+    CHECK(rules[0].probability == 0.5);
+    CHECK(rules[0].support == 2);
+    // u succeeds on its own 3 times in 4; a rewrite with probability 1/4 does not beat that.
+    const std::vector<std::vector<turn>> self{
+        {make("a", 0, "lights off", ok)}, {make("b", 0, "lights off", ok)}, {make("c", 0, "lights off", ok)},
+        {make("d", 0, "lights off", bad), make("d", 2, "lights of", ok)}};
+    CHECK(mine(self, {.min_support = 1, .min_probability = 0.0}).empty());
+}
+
+namespace {
+
+// Brute-force reference: a scorer given by groups (same group: a rephrase), runs re-derived turn by turn,
+// the chain as maps, absorption probabilities by value iteration (x <- R + Q x from 0, which converges
+// monotonically to B), and the rewrite rule applied literally.
+struct reference_result {
+    std::map<std::string, std::tuple<std::string, double, std::uint64_t, double>> rules;  // request -> rewrite, p, support, success
+};
+
+int group_of(const std::string& text) { return text[0] - 'a'; }  // utterances "a1", "a2", "b1", ...
+
+struct group_scorer {
+    double operator()(const turn& p, const turn& n) const { return group_of(p.text) == group_of(n.text) ? 1.0 : 0.0; }
+};
+
+reference_result reference_mining(const std::vector<std::vector<turn>>& sessions, const rewrite_options& o) {
+    std::map<std::string, std::map<std::string, double>> out;  // from -> target ("U:x", "S:x", "F") -> count
+    std::map<std::pair<std::string, std::string>, std::set<std::string>> support_sessions;
+    std::set<std::string> failed;
+    for (const auto& s : sessions) {
+        std::vector<std::string> run;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            run.push_back(s[i].text);
+            const bool linked = i + 1 < s.size() && s[i].outcome == bad && s[i + 1].time - s[i].time <= o.window &&
+                                group_scorer{}(s[i], s[i + 1]) >= o.threshold;
+            if (linked) {
+                out[s[i].text]["U:" + s[i + 1].text] += 1;
+                failed.insert(s[i].text);
+                continue;
+            }
+            if (s[i].outcome == ok) {
+                out[s[i].text]["S:" + s[i].text] += 1;
+                for (std::size_t k = 0; k + 1 < run.size(); ++k) {
+                    if (run[k] != s[i].text) support_sessions[{run[k], s[i].text}].insert(s[i].session);
+                }
+            } else {
+                out[s[i].text]["F"] += 1;
+                failed.insert(s[i].text);
+            }
+            run.clear();
+        }
+    }
+    // Value iteration for B[u][S:v].
+    std::map<std::string, std::map<std::string, double>> b;
+    for (int iteration = 0; iteration < 20000; ++iteration) {
+        std::map<std::string, std::map<std::string, double>> next;
+        for (const auto& [u, targets] : out) {
+            double total = 0;
+            for (const auto& [t, c] : targets) total += c;
+            auto& row = next[u];
+            for (const auto& [t, c] : targets) {
+                const double p = c / total;
+                if (t.starts_with("U:")) {
+                    for (const auto& [a, x] : b[t.substr(2)]) row[a] += p * x;
+                } else if (t.starts_with("S:")) {
+                    row[t] += p;
+                }
+            }
+        }
+        b = std::move(next);
+    }
+    reference_result result;
+    for (const auto& u : failed) {
+        std::string best;
+        double best_p = -1, self = 0, success = 0;
+        std::uint64_t best_support = 0;
+        for (const auto& [a, x] : b[u]) {
+            success += x;
+            const std::string v = a.substr(2);
+            if (v == u) {
+                self = x;
+                continue;
+            }
+            const auto it = support_sessions.find({u, v});
+            const std::uint64_t sup = it == support_sessions.end() ? 0 : it->second.size();
+            if (x > best_p + 1e-12 || (std::abs(x - best_p) <= 1e-12 && (sup > best_support || (sup == best_support && v < best)))) {
+                best = v;
+                best_p = x;
+                best_support = sup;
+            }
+        }
+        if (best.empty() || best_p < o.min_probability || best_support < o.min_support || !(best_p > self + 1e-12)) continue;
+        result.rules[u] = {best, best_p, best_support, success};
+    }
+    return result;
+}
+
+std::vector<std::vector<turn>> random_log(std::mt19937_64& rng, std::size_t sessions) {
+    std::vector<std::vector<turn>> log;
+    for (std::size_t s = 0; s < sessions; ++s) {
+        std::vector<turn> session;
+        const std::size_t n = 1 + rng() % 5;
+        double time = static_cast<double>(rng() % 100);
+        char group = static_cast<char>('a' + rng() % 3);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (rng() % 4 == 0) group = static_cast<char>('a' + rng() % 3);
+            const std::string text = std::string(1, group) + std::to_string(rng() % 3);
+            // The phrasing "x0" mostly works, the others mostly fail.
+            const bool success = rng() % 10 < (text[1] == '0' ? 8u : 1u);
+            session.push_back(make("s" + std::to_string(s), time, text, success ? ok : bad));
+            time += static_cast<double>(rng() % 70);
+        }
+        log.push_back(std::move(session));
+    }
+    return log;
+}
+
+}  // namespace
+
+TEST_CASE("random logs against the brute-force reference") {
+    std::mt19937_64 rng(99);
+    std::size_t rules_seen = 0;
+    for (int round = 0; round < 60; ++round) {
+        const auto log = random_log(rng, 5 + static_cast<std::size_t>(round) * 3);
+        const rewrite_options o{.window = 30.0 + round % 4 * 20.0,
+                                .threshold = 0.5,
+                                .min_support = static_cast<std::uint64_t>(1 + round % 2),
+                                .min_probability = round % 3 == 0 ? 0.0 : 0.2,
+                                .threads = static_cast<unsigned>(1 + round % 2)};
+        rewrite_miner miner(o);
+        for (const auto& s : log) miner.add_session(s, group_scorer{});
+        const auto got = miner.rewrites();
+        const auto expected = reference_mining(log, o);
+        REQUIRE(got.size() == expected.rules.size());
+        for (const auto& r : got) {
+            const auto it = expected.rules.find(r.request);
+            REQUIRE(it != expected.rules.end());
+            const auto& [rewrite, p, support, success] = it->second;
+            CHECK(r.rewrite == rewrite);
+            CHECK(std::abs(r.probability - p) < 1e-9);
+            CHECK(r.support == support);
+            CHECK(std::abs(r.success_probability - success) < 1e-9);
+            CHECK(r.expected_steps >= 1.0);
+        }
+        CHECK(std::is_sorted(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.request < b.request; }));
+        rules_seen += got.size();
+    }
+    CHECK(rules_seen > 30);
+}
+
+TEST_CASE("sharded counting merges to the single run, bit for bit, in any order") {
+    std::mt19937_64 rng(5);
+    const auto log = random_log(rng, 400);
+    const rewrite_options o{.min_support = 1, .min_probability = 0.05};
+    rewrite_miner single(o);
+    for (const auto& s : log) single.add_session(s, group_scorer{});
+    std::vector<rewrite_miner> shards(3, rewrite_miner(o));
+    for (std::size_t i = 0; i < log.size(); ++i) shards[(i * 7) % 3].add_session(log[i], group_scorer{});
+    rewrite_counts forward, backward;
+    for (const auto& shard : shards) forward += shard.counts();
+    for (auto it = shards.rbegin(); it != shards.rend(); ++it) backward.merge(it->counts());
+    CHECK(forward == single.counts());
+    CHECK(backward == single.counts());
+    const auto expected = single.rewrites();
+    CHECK(!expected.empty());
+    CHECK(selflearn::mine_rewrites(forward, o) == expected);  // exact equality of doubles
+    CHECK(selflearn::mine_rewrites(backward, {.min_support = 1, .min_probability = 0.05, .threads = 3}) == expected);
+    // Re-adding the counts through the public text-keyed interface gives the same table.
+    rewrite_counts rebuilt;
+    single.counts().for_each_transition([&](std::string_view f, rewrite_target k, std::string_view t, double c) {
+        rebuilt.add_transition(f, k, t, c);
+    });
+    single.counts().for_each_support([&](std::string_view r, std::string_view w, std::uint64_t n) { rebuilt.add_support(r, w, n); });
+    CHECK(rebuilt == single.counts());
+}
+
+TEST_CASE("scores given in the log instead of a scorer") {
+    const std::vector<turn> s{make("s", 0, "weather tomorrow", bad), make("s", 5, "will it rain on saturday", ok)};
+    const std::vector<std::optional<double>> yes{std::nullopt, 0.9}, no{std::nullopt, std::nullopt};
+    rewrite_miner linked({.min_support = 1}), unlinked({.min_support = 1});
+    linked.add_session(s, yes);
+    unlinked.add_session(s, no);
+    CHECK(linked.rephrases() == 1);
+    CHECK(unlinked.rephrases() == 0);
+    CHECK(linked.counts().support("weather tomorrow", "will it rain on saturday") == 1);
+    const auto rules = linked.rewrites();
+    REQUIRE(rules.size() == 1);
+    CHECK(rules[0].rewrite == "will it rain on saturday");
+    CHECK(unlinked.rewrites().empty());
+    // Lexically the pair is not similar enough: the default scorer would not link it.
+    rewrite_miner lexical({.min_support = 1});
+    lexical.add_session(s);
+    CHECK(lexical.rephrases() == 0);
+}
+
+TEST_CASE("error cases") {
+    using selflearn::invalid_argument;
+    CHECK_THROWS_WITH_AS(rewrite_miner({.window = -1}), doctest::Contains("window -1 must be >= 0"), invalid_argument);
+    CHECK_THROWS_WITH_AS(rewrite_miner({.threshold = NAN}), doctest::Contains("threshold is NaN"), invalid_argument);
+    CHECK_THROWS_WITH_AS(rewrite_miner({.min_probability = 2}), doctest::Contains("min_probability 2"), invalid_argument);
+    rewrite_miner miner;
+    CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", 0, "x", bad), make("b", 1, "y", ok)}),
+                         doctest::Contains("turn 1 belongs to session 'b', not 'a'"), invalid_argument);
+    CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", 5, "x", bad), make("a", 1, "y", ok)}),
+                         doctest::Contains("session 'a', turn 1: time 1 is earlier than the turn before"),
+                         invalid_argument);
+    CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", NAN, "x", bad)}),
+                         doctest::Contains("time nan is not finite"), invalid_argument);
+    CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", 0, "  ", bad)}),
+                         doctest::Contains("session 'a', turn 0: the utterance is empty"), invalid_argument);
+    CHECK_THROWS_AS(miner.add_session(std::vector<turn>{make("a", 0, "\xff", bad)}), selflearn::invalid_utf8);
+    const auto nan_scorer = [](const turn&, const turn&) { return std::nan(""); };
+    CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", 0, "x", bad), make("a", 1, "y", ok)}, nan_scorer),
+                         doctest::Contains("the rephrase scorer returned NaN"), invalid_argument);
+    const std::vector<std::optional<double>> one{0.5};
+    CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", 0, "x", bad), make("a", 1, "y", ok)}, one),
+                         doctest::Contains("1 scores for 2 turns"), invalid_argument);
+    CHECK(miner.sessions() == 0);  // nothing counted from rejected sessions
+    CHECK(miner.counts().transition_size() == 0);
+    CHECK(miner.counts().utterance_count() == 0);
+    rewrite_counts c;
+    CHECK_THROWS_WITH_AS(c.add_transition("a", rewrite_target::utterance, "b", -1), doctest::Contains("negative"),
+                         invalid_argument);
+    CHECK_THROWS_WITH_AS(c.add_transition("", rewrite_target::failure, ""), doctest::Contains("empty utterance"),
+                         invalid_argument);
+    CHECK_THROWS_WITH_AS(c.add_transition("a", rewrite_target::success, ""), doctest::Contains("empty utterance"),
+                         invalid_argument);
+    CHECK_THROWS_WITH_AS(c.add_support("a", "a"), doctest::Contains("two different non-empty utterances"),
+                         invalid_argument);
+    CHECK_THROWS_WITH_AS((void)selflearn::mine_rewrites(c, {.min_probability = -0.5}), doctest::Contains("min_probability"),
+                         invalid_argument);
+    // A counts table where an utterance loops on itself forever cannot be solved: named.
+    c.add_transition("x", rewrite_target::utterance, "y");
+    c.add_transition("y", rewrite_target::utterance, "x");
+    c.add_transition("z", rewrite_target::failure, "");
+    CHECK_THROWS_WITH_AS((void)selflearn::mine_rewrites(c), doctest::Contains("2 utterances never reach success or failure: 'x', 'y'"),
+                         selflearn::unreachable_absorption);
+    CHECK(selflearn::mine_rewrites(rewrite_counts{}).empty());
+}
