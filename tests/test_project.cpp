@@ -335,6 +335,22 @@ TEST_CASE("partial, split and unmapped slots follow the policies") {
         CHECK(*o.markup == "play [artist : the uh weeknd] now");
         CHECK(o.result.details[0].status == slot_status::mapped);
     }
+    SUBCASE("a word split by misrecognition at a slot's edge is joined back") {
+        for (auto method : all_methods) {
+            const auto o = run("play [artist : the weeknd] now", "play the week nd now", with(method));
+            REQUIRE(o.result.accepted);
+            CHECK(*o.markup == "play [artist : the week nd] now");
+            CHECK(o.result.details[0].cost == doctest::Approx(0.0));  // weeknd against "week" + "nd"
+            projection_options no_join = with(method);
+            no_join.join_split_words = false;
+            const auto n = run("play [artist : the weeknd] now", "play the week nd now", no_join);
+            CHECK(*n.markup == "play [artist : the week] nd now");
+            CHECK(n.result.details[0].cost == doctest::Approx(2.0 / 6));
+            // a free neighbour that does not make the word better stays out
+            CHECK(*run("play [artist : adele] now", "play adele now", with(method)).markup == "play [artist : adele] now");
+            CHECK(*run("[artist : adele] please", "play adele please", with(method)).markup == "play [artist : adele] please");
+        }
+    }
     SUBCASE("empty target: every slot unmapped") {
         for (auto method : all_methods) {
             const auto o = run("play [artist : adele]", "", with(method));

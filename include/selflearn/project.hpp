@@ -117,6 +117,10 @@ struct projection_options {
     slot_policy on_split = slot_policy::reject_example;
     /// A slot none of whose words maps: reject the example by default (`keep` is not allowed here).
     slot_policy on_unmapped = slot_policy::reject_example;
+    /// Undo a word split by misrecognition (`weekend` heard as `week end`): a target word next to a slot's
+    /// first or last target word, mapped from nothing, joins the slot when the source word mapped there
+    /// costs less against the two target words written together than against its own word alone.
+    bool join_split_words = true;
 };
 
 /// The outcome for one source slot.
@@ -257,7 +261,7 @@ public:
         for (std::size_t i = 0; i < n; ++i) {
             result.cost += result.word_map[i] == no_word ? options_.threshold : word_[i * m + result.word_map[i]];
         }
-        place_slots(source, m, result);
+        place_slots(source, target, result);
         return result;
     }
 
@@ -360,7 +364,23 @@ private:
         }
     }
 
-    void place_slots(const annotated_tokens& source, std::size_t m, projection_result& result) const {
+    // The cost of source word i against target words a and a + 1 written together, when at most the threshold.
+    [[nodiscard]] double joined_cost(std::size_t i, std::span<const token> target, std::size_t a,
+                                     std::span<const token> source) {
+        double c = 0;
+        if constexpr (std::is_same_v<Cost, levenshtein_word_cost>) {
+            joined_.assign(target_units_.begin() + static_cast<std::ptrdiff_t>(target_start_[a]),
+                           target_units_.begin() + static_cast<std::ptrdiff_t>(target_start_[a + 2]));
+            const std::u32string_view w(source_units_.data() + source_start_[i], source_start_[i + 1] - source_start_[i]);
+            c = levenshtein_normalized_distance(w, std::u32string_view(joined_));
+        } else {
+            c = static_cast<double>(cost_(source[i].text, target[a].text + target[a + 1].text));
+        }
+        return c;
+    }
+
+    void place_slots(const annotated_tokens& source, std::span<const token> target, projection_result& result) {
+        const std::size_t m = target.size();
         std::vector<std::size_t> source_of(m, no_word);
         for (std::size_t i = 0; i < result.word_map.size(); ++i) {
             if (result.word_map[i] != no_word) source_of[result.word_map[i]] = i;
@@ -412,6 +432,7 @@ private:
                 } else {
                     p.status = slot_status::mapped;
                 }
+                if (options_.join_split_words && !crossed) join_split(source, target, source_of, p, lo, hi);
             }
             if (policy == slot_policy::keep) {
                 p.kept = true;
@@ -438,12 +459,35 @@ private:
         }
     }
 
+    // Extends [lo, hi] by one free target word on either side when it is the other half of a split word.
+    void join_split(const annotated_tokens& source, std::span<const token> target, std::vector<std::size_t>& source_of,
+                    slot_projection& p, std::size_t& lo, std::size_t& hi) {
+        const std::size_t m = target.size();
+        if (lo > 0 && source_of[lo - 1] == no_word) {
+            const std::size_t i = source_of[lo];
+            const double joined = joined_cost(i, target, lo - 1, source.tokens);
+            if (joined < word_[i * m + lo]) {
+                p.cost += joined - word_[i * m + lo];
+                source_of[--lo] = i;
+            }
+        }
+        if (hi + 1 < m && source_of[hi + 1] == no_word) {
+            const std::size_t i = source_of[hi];
+            const double joined = joined_cost(i, target, hi, source.tokens);
+            if (joined < word_[i * m + hi]) {
+                p.cost += joined - word_[i * m + hi];
+                source_of[++hi] = i;
+            }
+        }
+    }
+
     projection_options options_;
     Cost cost_;
     detail::assignment_workspace ws_;
     levenshtein_workspace align_ws_;
     std::vector<double> word_, pair_;
     std::vector<char32_t> source_units_, target_units_;
+    std::u32string joined_;
     std::vector<std::size_t> source_start_, target_start_;
 };
 
