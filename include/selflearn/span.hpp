@@ -49,6 +49,15 @@ inline void check_scores(std::span<const double> start, std::span<const double> 
                                            start.size(), end.size()));
     }
     auto check = [&](std::span<const double> values, const char* which) {
+        // Fast path without branches (vectorisable): v - v is 0 exactly when v is finite; comparisons with
+        // NaN are false. Only a bad array is scanned again to name the first bad position.
+        bool all_ok = true;
+        if (probability) {
+            for (double v : values) all_ok &= (v >= 0.0) & (v <= 1.0);
+        } else {
+            for (double v : values) all_ok &= (v - v == 0.0);
+        }
+        if (all_ok) return;
         for (std::size_t i = 0; i < values.size(); ++i) {
             const double v = values[i];
             if (std::isnan(v)) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -55,8 +56,8 @@ struct span_problem {
 
 /// Reusable buffers: decoding allocates only when a problem is larger than any seen before.
 struct span_workspace {
-    std::vector<std::size_t> queue;
-    std::vector<span_hit> starts;
+    std::vector<double> prefix;  // block prefix maxima of the end scores
+    std::vector<double> window;  // block suffix maxima, then the window maxima
     struct ranged_hit {
         span_hit hit;
         std::size_t lo = 0;
@@ -78,25 +79,58 @@ std::optional<span_hit> best_end_in(const span_problem& p, std::size_t i, std::s
     return best;
 }
 
-/// Sweeps starts from hi down to lo with a monotone queue holding the maximum end score of the window
-/// [i, window_end(i, hi)] (allowed ends only), and calls visit(i, score of the best span starting at i)
-/// for every allowed start with at least one allowed end. O(hi - lo + 1): each end enters and leaves the
-/// queue once. Rounding is monotone, so combine(s_i, max e) equals the maximum over the window of
-/// combine(s_i, e_j), bit for bit.
+/// Window maxima of the allowed end scores: afterwards ws.window[r] is the maximum of end[j] over allowed
+/// j in [lo + r, window_end(lo + r, hi)], or -infinity when no end there is allowed, for r in [0, hi - lo].
+/// The van Herk / Gil-Werman algorithm (van Herk 1992, "A fast algorithm for local minimum and maximum
+/// filters on rectangular and octagonal kernels"; Gil and Werman 1993): cut the range into blocks of
+/// max_length positions; a window then spans at most two blocks, and its maximum is the suffix maximum of
+/// its first block at its start combined with the prefix maximum of the next block at its end. Three
+/// branch-free passes, O(hi - lo + 1) for any max_length.
+inline void window_maxima(const span_problem& p, std::size_t lo, std::size_t hi, span_workspace& ws) {
+    const std::size_t m = hi - lo + 1;
+    if (ws.prefix.size() < m) ws.prefix.resize(m);
+    if (ws.window.size() < m) ws.window.resize(m);
+    double* g = ws.prefix.data();
+    double* h = ws.window.data();
+    const double* e = p.end + lo;
+    const std::uint8_t* mask = p.end_mask == nullptr ? nullptr : p.end_mask + lo;
+    constexpr double none = -std::numeric_limits<double>::infinity();
+    const std::size_t block = p.max_length < m ? p.max_length : m;
+    for (std::size_t b = 0; b < m; b += block) {
+        const std::size_t b_end = m - b > block ? b + block : m;
+        double acc = none;
+        if (mask == nullptr) {
+            for (std::size_t r = b; r < b_end; ++r) g[r] = acc = std::max(acc, e[r]);
+            acc = none;
+            for (std::size_t r = b_end; r-- > b;) h[r] = acc = std::max(acc, e[r]);
+        } else {
+            for (std::size_t r = b; r < b_end; ++r) g[r] = acc = std::max(acc, mask[r] != 0 ? e[r] : none);
+            acc = none;
+            for (std::size_t r = b_end; r-- > b;) h[r] = acc = std::max(acc, mask[r] != 0 ? e[r] : none);
+        }
+    }
+    // The window of r ends at r + max_length - 1 (clipped to m - 1). It starts a block or lies in the last
+    // block: one suffix maximum. Otherwise it ends in the next block: combine with that block's prefix.
+    for (std::size_t b = 0; b + block < m; b += block) {
+        const std::size_t b_end = b + block;
+        for (std::size_t r = b + 1; r < b_end; ++r) {
+            const std::size_t w = m - 1 - r >= p.max_length ? r + p.max_length - 1 : m - 1;
+            h[r] = std::max(h[r], g[w]);
+        }
+    }
+}
+
+/// Calls visit(i, score of the best span starting at i) for every allowed start i in [lo, hi], in increasing
+/// order, that has at least one allowed end in its window. O(hi - lo + 1). Rounding is monotone, so
+/// combine(s_i, max e) equals the maximum over the window of combine(s_i, e_j), bit for bit.
 template <class Combine, class Visit>
 void sweep_starts(const span_problem& p, std::size_t lo, std::size_t hi, span_workspace& ws, Visit&& visit) {
-    if (ws.queue.size() < hi - lo + 1) ws.queue.resize(hi - lo + 1);
-    std::size_t* q = ws.queue.data();
-    std::size_t head = 0;  // front (largest index, the window maximum) is q[head]
-    std::size_t tail = 0;  // back is q[tail - 1]
-    for (std::size_t i = hi + 1; i-- > lo;) {
-        while (head < tail && q[head] - i >= p.max_length) ++head;
-        if (p.can_end(i)) {
-            const double value = p.end[i];
-            while (tail > head && p.end[q[tail - 1]] <= value) --tail;
-            q[tail++] = i;
-        }
-        if (head < tail && p.can_start(i)) visit(i, Combine::combine(p.start[i], p.end[q[head]]));
+    window_maxima(p, lo, hi, ws);
+    const double* h = ws.window.data();
+    constexpr double none = -std::numeric_limits<double>::infinity();
+    for (std::size_t i = lo; i <= hi; ++i) {
+        const double best_end = h[i - lo];
+        if (best_end != none && p.can_start(i)) visit(i, Combine::combine(p.start[i], best_end));
     }
 }
 
@@ -107,8 +141,8 @@ std::optional<span_hit> best_in_range(const span_problem& p, std::size_t lo, std
     double best = 0;
     std::size_t best_start = 0;
     sweep_starts<Combine>(p, lo, hi, ws, [&](std::size_t i, double v) {
-        // Starts arrive in decreasing order, so ">=" keeps the smallest start among equal scores.
-        if (!found || v >= best) {
+        // Starts arrive in increasing order, so ">" keeps the smallest start among equal scores.
+        if (!found || v > best) {
             found = true;
             best = v;
             best_start = i;
@@ -119,30 +153,38 @@ std::optional<span_hit> best_in_range(const span_problem& p, std::size_t lo, std
 }
 
 /// The k first spans in the documented order (spans may overlap), appended to out.
-/// O(n + k (max_length + log k)): only the k starts whose best spans come first can hold any of the k
-/// first spans, and each of their windows is split around every span taken from it.
+/// O(n log k + k (max_length + log k)): only the k starts whose best spans come first can hold any of the k
+/// first spans (a bounded heap picks them in one sweep), and each of their windows is split around every
+/// span taken from it.
 template <class Combine>
 void top_k_overlapping(const span_problem& p, std::size_t k, span_workspace& ws, std::vector<span_hit>& out) {
     if (p.size <= p.first) return;
     const std::size_t hi = p.size - 1;
-    ws.starts.clear();
-    sweep_starts<Combine>(p, p.first, hi, ws, [&](std::size_t i, double v) { ws.starts.push_back(span_hit{i, 0, v}); });
-    auto start_before = [](const span_hit& a, const span_hit& b) {
-        if (a.score != b.score) return a.score > b.score;
-        return a.start < b.start;
-    };
-    if (ws.starts.size() > k) {
-        std::nth_element(ws.starts.begin(), ws.starts.begin() + static_cast<std::ptrdiff_t>(k - 1), ws.starts.end(),
-                         start_before);
-        ws.starts.resize(k);
-    }
     auto heap_after = [](const span_workspace::ranged_hit& a, const span_workspace::ranged_hit& b) {
         return span_hit_before(b.hit, a.hit);
     };
+    auto heap_before = [](const span_workspace::ranged_hit& a, const span_workspace::ranged_hit& b) {
+        return span_hit_before(a.hit, b.hit);
+    };
+    // Pass 1: the k best starts, keyed by (best score of the start, start); the heap's top is the worst kept.
     ws.heap.clear();
-    for (const auto& s : ws.starts) {
-        const std::size_t last = p.window_end(s.start, hi);
-        if (auto h = best_end_in<Combine>(p, s.start, s.start, last)) ws.heap.push_back({*h, s.start, last});
+    sweep_starts<Combine>(p, p.first, hi, ws, [&](std::size_t i, double v) {
+        const span_workspace::ranged_hit candidate{span_hit{i, 0, v}, 0, 0};
+        if (ws.heap.size() < k) {
+            ws.heap.push_back(candidate);
+            std::push_heap(ws.heap.begin(), ws.heap.end(), heap_before);
+        } else if (span_hit_before(candidate.hit, ws.heap.front().hit)) {
+            std::pop_heap(ws.heap.begin(), ws.heap.end(), heap_before);
+            ws.heap.back() = candidate;
+            std::push_heap(ws.heap.begin(), ws.heap.end(), heap_before);
+        }
+    });
+    // Pass 2: each kept start with its best end over its whole window; then best first.
+    for (auto& entry : ws.heap) {
+        const std::size_t i = entry.hit.start;
+        entry.lo = i;
+        entry.hi = p.window_end(i, hi);
+        entry.hit = *best_end_in<Combine>(p, i, entry.lo, entry.hi);
     }
     std::make_heap(ws.heap.begin(), ws.heap.end(), heap_after);
     std::size_t taken = 0;
