@@ -35,6 +35,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <ranges>
@@ -196,8 +197,12 @@ template <bool Cutoff, class SP, class ST>
     if (p.size <= 64) {
         if constexpr (kind == code_kind::byte) {
             std::uint64_t table[256];
-            for (std::size_t j = 0; j < t.size; ++j) table[byte_code(t[j])] = 0;
-            for (std::size_t i = 0; i < p.size; ++i) table[byte_code(p[i])] = 0;
+            if (p.size + t.size > 64) {
+                std::memset(table, 0, sizeof table);
+            } else {  // initialise only the entries the two inputs use
+                for (std::size_t j = 0; j < t.size; ++j) table[byte_code(t[j])] = 0;
+                for (std::size_t i = 0; i < p.size; ++i) table[byte_code(p[i])] = 0;
+            }
             for (std::size_t i = 0; i < p.size; ++i) table[byte_code(p[i])] |= std::uint64_t{1} << i;
             return single_word_distance<Cutoff>(
                 p.size, t.size, [&](std::size_t j) { return table[byte_code(t[j])]; }, max);
@@ -745,6 +750,10 @@ private:
             const std::size_t mm = m - fix.prefix - fix.suffix;
             const std::size_t nn = n - fix.prefix - fix.suffix;
             if (mm == 0 || nn == 0) return mm + nn;
+            if (mm == m) {  // nothing in common at either end: the table as it is
+                return detail::single_word_distance<Cutoff>(
+                    m, n, [&](std::size_t j) { return table[row_of(t[j])]; }, max);
+            }
             const std::uint64_t keep = mm == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << mm) - 1;
             const unsigned shift = static_cast<unsigned>(fix.prefix);
             return detail::single_word_distance<Cutoff>(

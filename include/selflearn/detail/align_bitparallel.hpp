@@ -142,20 +142,34 @@ template <bool Banded, class TextCode>
         for (std::size_t b = 0; b < blocks; ++b) {
             pv[b] = ~std::uint64_t{0};
             mv[b] = 0;
-            score[b] = bottom(b);
         }
+        std::size_t result = m;
         for (std::size_t j = 0; j < n; ++j) {
             const std::uint64_t* eq = table + tc(j) * blocks;
-            int hin = 1;
-            for (std::size_t b = 0; b < last_block; ++b) {
-                const block_step s = advance_block(pv[b], mv[b], eq[b], hin, 63);
-                score[b] = static_cast<std::size_t>(static_cast<long long>(score[b]) + s.hout);
-                hin = s.hout;
+            // Horizontal delta entering each block as two carry bits (+1, -1); row 0 grows by one.
+            std::uint64_t hp = 1;
+            std::uint64_t hn = 0;
+            std::uint64_t ph = 0;
+            std::uint64_t mh = 0;
+            for (std::size_t b = 0; b < blocks; ++b) {
+                const std::uint64_t p = pv[b];
+                const std::uint64_t q = mv[b];
+                const std::uint64_t x = eq[b] | hn;
+                const std::uint64_t xv = eq[b] | q;
+                const std::uint64_t xh = (((x & p) + p) ^ p) | x;
+                ph = q | ~(xh | p);
+                mh = p & xh;
+                const std::uint64_t phs = (ph << 1) | hp;
+                const std::uint64_t mhs = (mh << 1) | hn;
+                hp = ph >> 63;
+                hn = mh >> 63;
+                pv[b] = mhs | ~(xv | phs);
+                mv[b] = phs & xv;
             }
-            const block_step s = advance_block(pv[last_block], mv[last_block], eq[last_block], hin, last_bit);
-            score[last_block] = static_cast<std::size_t>(static_cast<long long>(score[last_block]) + s.hout);
+            result += (ph >> last_bit) & 1U;
+            result -= (mh >> last_bit) & 1U;
         }
-        return score[last_block];
+        return result;
     } else {
         const diagonal_band band = band_for(m, n, max);
         const long long mm = static_cast<long long>(m);
