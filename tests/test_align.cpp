@@ -400,8 +400,10 @@ TEST_CASE("label projection form: words aligned with the normalised character di
     CHECK(got.cost == doctest::Approx(ref.cost));
     CHECK(same_ops(got.ops, ref.ops));
     CHECK(ops_turn_a_into_b(a, b, got.ops));
-    // "maj" -> "imagine" costs 5/7 (< 1, a replacement), "and" is deleted.
+    // "maj" -> "imagine" and "and" -> "imagine" both cost 5/7: a tie, which the rule settles by deleting as
+    // early as possible: "maj" is deleted and "and" replaced by "imagine".
     CHECK(got.cost == doctest::Approx(5.0 / 7.0 + 1.0));
+    CHECK(got.ops == std::vector<edit_op>{{edit_kind::remove, 1, 1}, {edit_kind::replace, 2, 1}});
 }
 
 // ---- linear memory -------------------------------------------------------------------------------
