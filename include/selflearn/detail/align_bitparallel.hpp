@@ -144,7 +144,50 @@ template <bool Banded, class TextCode>
             mv[b] = 0;
         }
         std::size_t result = m;
-        for (std::size_t j = 0; j < n; ++j) {
+        std::size_t j = 0;
+        // Two columns at a time: block b of column j + 1 needs block b of column j and block b - 1 of
+        // column j + 1, so the two carry chains overlap instead of running one after the other.
+        for (; j + 1 < n; j += 2) {
+            const std::uint64_t* eq0 = table + tc(j) * blocks;
+            const std::uint64_t* eq1 = table + tc(j + 1) * blocks;
+            std::uint64_t hp0 = 1, hn0 = 0, ph0 = 0, mh0 = 0;
+            std::uint64_t hp1 = 1, hn1 = 0, ph1 = 0, mh1 = 0;
+            for (std::size_t b = 0; b < blocks; ++b) {
+                std::uint64_t p = pv[b];
+                std::uint64_t q = mv[b];
+                {
+                    const std::uint64_t x = eq0[b] | hn0;
+                    const std::uint64_t xv = eq0[b] | q;
+                    const std::uint64_t xh = (((x & p) + p) ^ p) | x;
+                    ph0 = q | ~(xh | p);
+                    mh0 = p & xh;
+                    const std::uint64_t phs = (ph0 << 1) | hp0;
+                    const std::uint64_t mhs = (mh0 << 1) | hn0;
+                    hp0 = ph0 >> 63;
+                    hn0 = mh0 >> 63;
+                    p = mhs | ~(xv | phs);
+                    q = phs & xv;
+                }
+                {
+                    const std::uint64_t x = eq1[b] | hn1;
+                    const std::uint64_t xv = eq1[b] | q;
+                    const std::uint64_t xh = (((x & p) + p) ^ p) | x;
+                    ph1 = q | ~(xh | p);
+                    mh1 = p & xh;
+                    const std::uint64_t phs = (ph1 << 1) | hp1;
+                    const std::uint64_t mhs = (mh1 << 1) | hn1;
+                    hp1 = ph1 >> 63;
+                    hn1 = mh1 >> 63;
+                    pv[b] = mhs | ~(xv | phs);
+                    mv[b] = phs & xv;
+                }
+            }
+            result += (ph0 >> last_bit) & 1U;
+            result -= (mh0 >> last_bit) & 1U;
+            result += (ph1 >> last_bit) & 1U;
+            result -= (mh1 >> last_bit) & 1U;
+        }
+        for (; j < n; ++j) {
             const std::uint64_t* eq = table + tc(j) * blocks;
             // Horizontal delta entering each block as two carry bits (+1, -1); row 0 grows by one.
             std::uint64_t hp = 1;
