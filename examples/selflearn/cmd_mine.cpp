@@ -1,0 +1,180 @@
+// `selflearn mine`: rewrite mining from a session log with an absorbing Markov chain, in one process or
+// map/reduce-style (--emit-counts on slices of the log split by session, --from-counts to merge and solve).
+
+#include "cli.hpp"
+#include "session_log.hpp"
+
+#include <selflearn/rewrite.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace {
+
+std::vector<selflearn::turn> turns_of(std::vector<cli::log_turn>& session) {
+    std::vector<selflearn::turn> turns;
+    turns.reserve(session.size());
+    for (auto& t : session) turns.push_back(std::move(t.turn));
+    return turns;
+}
+
+// Reads a log whose lines carry a rephrase score in `field` (the score of the line's turn as a rephrase of
+// the turn before it in its session). Same grouping rules as cli::for_each_session.
+void for_each_scored_session(
+    cli::input& in, const std::string& field,
+    const std::function<void(std::vector<selflearn::turn>&, std::vector<std::optional<double>>&)>& handle) {
+    std::unordered_set<std::uint64_t> finished;
+    std::vector<selflearn::turn> turns;
+    std::vector<std::optional<double>> scores;
+    std::size_t last_line = 0;
+    const auto flush = [&] {
+        if (turns.empty()) return;
+        finished.insert(std::hash<std::string>{}(turns.front().session));
+        handle(turns, scores);
+        turns.clear();
+        scores.clear();
+    };
+    in.for_each([&](const cli::json& line, const cli::location& where) {
+        cli::log_turn t = cli::parse_turn(line);
+        std::optional<double> score;
+        if (const auto* s = cli::optional_field(line, field.c_str(), cli::json::value_t::number_float)) {
+            score = s->get<double>();
+            if (!std::isfinite(*score)) throw cli::input_error(fmt::format("field \"{}\" is not finite", field));
+        }
+        if (!turns.empty() && turns.front().session == t.turn.session) {
+            if (t.turn.time < turns.back().time) {
+                throw cli::input_error(fmt::format("turn of session \"{}\" at time {} comes after a turn at time {} "
+                                                   "(line {}); turns of a session must be in time order",
+                                                   t.turn.session, t.turn.time, turns.back().time, last_line));
+            }
+        } else {
+            if (finished.contains(std::hash<std::string>{}(t.turn.session))) {
+                throw cli::input_error(fmt::format("session \"{}\" appears again after other sessions; the turns of a "
+                                                   "session must be together (sort the log by session, then time)",
+                                                   t.turn.session));
+            }
+            flush();
+        }
+        turns.push_back(std::move(t.turn));
+        scores.push_back(score);
+        last_line = where.line;
+    });
+    flush();
+}
+
+selflearn::rewrite_target parse_kind(const std::string& kind) {
+    if (kind == "utterance") return selflearn::rewrite_target::utterance;
+    if (kind == "success") return selflearn::rewrite_target::success;
+    if (kind == "failure") return selflearn::rewrite_target::failure;
+    throw cli::input_error(fmt::format("\"kind\" must be \"utterance\", \"success\" or \"failure\", got \"{}\"", kind));
+}
+
+void read_counts(cli::input& in, selflearn::rewrite_counts& counts) {
+    in.for_each([&](const cli::json& line, const cli::location&) {
+        const std::string& type = cli::require_string(line, "type");
+        if (type == "transition") {
+            const auto kind = parse_kind(cli::require_string(line, "kind"));
+            const std::string& from = cli::require_string(line, "from");
+            const cli::json* to = cli::optional_field(line, "to", cli::json::value_t::string);
+            if (kind != selflearn::rewrite_target::failure && to == nullptr) {
+                throw cli::input_error("missing field \"to\"");
+            }
+            const double count = cli::require(line, "count", cli::json::value_t::number_float).get<double>();
+            counts.add_transition(from, kind, to == nullptr ? std::string() : to->get<std::string>(), count);
+        } else if (type == "support") {
+            const auto& sessions = cli::require(line, "sessions", cli::json::value_t::number_integer);
+            if (!sessions.is_number_unsigned()) throw cli::input_error("\"sessions\" must be a non-negative integer");
+            counts.add_support(cli::require_string(line, "request"), cli::require_string(line, "rewrite"),
+                               sessions.get<std::uint64_t>());
+        } else {
+            throw cli::input_error(fmt::format("\"type\" must be \"transition\" or \"support\", got \"{}\"", type));
+        }
+    });
+}
+
+void write_counts(cli::output& out, const selflearn::rewrite_counts& counts) {
+    counts.for_each_transition([&](std::string_view from, selflearn::rewrite_target kind, std::string_view to, double count) {
+        cli::json line = {{"type", "transition"}, {"from", from}, {"kind", selflearn::to_string(kind)}, {"count", count}};
+        if (kind != selflearn::rewrite_target::failure) line["to"] = to;
+        out.write(line);
+    });
+    counts.for_each_support([&](std::string_view request, std::string_view rewrite, std::uint64_t sessions) {
+        out.write({{"type", "support"}, {"request", request}, {"rewrite", rewrite}, {"sessions", sessions}});
+    });
+}
+
+int run_mine(const cli::arguments& args) {
+    selflearn::rewrite_options options;
+    options.window = args.number("window", 0.0, std::numeric_limits<double>::max());
+    options.threshold = args.number("threshold", -std::numeric_limits<double>::max(), std::numeric_limits<double>::max());
+    options.min_support = static_cast<std::uint64_t>(args.integer("min-support", 0, std::numeric_limits<long long>::max()));
+    options.min_probability = args.number("min-probability", 0.0, 1.0);
+    options.threads = static_cast<unsigned>(args.integer("threads", 0, 1024));
+    const bool emit = args.flag("emit-counts");
+    const bool from_counts = args.flag("from-counts");
+    const auto score_field = args.value("score-field");
+    if (from_counts && score_field) throw cli::usage_error("--score-field applies to session logs, not to --from-counts");
+
+    cli::input in(args, "mine");
+    cli::output out(args);
+    selflearn::rewrite_miner miner(options);
+    if (from_counts) {
+        read_counts(in, miner.counts());
+    } else if (score_field) {
+        for_each_scored_session(in, *score_field, [&](auto& turns, auto& scores) {
+            miner.add_session(turns, std::span<const std::optional<double>>(scores));
+        });
+    } else {
+        cli::for_each_session(in, [&](std::vector<cli::log_turn>& session) { miner.add_session(turns_of(session)); });
+    }
+    if (emit) {
+        write_counts(out, miner.counts());
+    } else {
+        for (const auto& r : miner.rewrites()) {
+            out.write({{"request", r.request},
+                       {"rewrite", r.rewrite},
+                       {"probability", r.probability},
+                       {"support", r.support},
+                       {"success_probability", r.success_probability},
+                       {"expected_steps", r.expected_steps}});
+        }
+    }
+    out.flush();
+    return 0;
+}
+
+const cli::registration mine_command{cli::command{
+    .name = "mine",
+    .summary = "mine query rewrites from a session log with an absorbing Markov chain",
+    .usage = "[options] [FILE...]",
+    .description =
+        "Reads a session log (JSON Lines, one turn per line, the turns of a session together and in time order)\n"
+        "and writes the rewrite table, one line per request seen to fail, sorted by request:\n"
+        "{\"request\": \"...\", \"rewrite\": \"...\", \"probability\": 0.82, \"support\": 14,\n"
+        " \"success_probability\": 0.9, \"expected_steps\": 1.4}\n"
+        "A turn rephrases the turn before it when that one was a defect, it comes within --window seconds and\n"
+        "the texts' Levenshtein similarity (or the log's --score-field) is at least --threshold. Utterances are\n"
+        "compared case-folded and tokenised. See docs/rewrite.md for the method.\n\n"
+        "Map/reduce: --emit-counts writes mergeable count lines ({\"type\": \"transition\", ...} and\n"
+        "{\"type\": \"support\", ...}) for any slice of the log split by session; --from-counts reads any number\n"
+        "of such files (concatenated or as several FILEs), adds them up and solves. The result equals the\n"
+        "single run on the whole log, bit for bit. Both together merge count files into one (a combiner).",
+    .options = {{"window", "SECONDS", "maximum gap between a defect turn and its rephrase (inclusive)", "60"},
+                {"threshold", "X", "minimum rephrase score (similarity in [0, 1], or the score field)", "0.5"},
+                {"min-support", "N", "minimum distinct sessions supporting a kept rewrite", "2"},
+                {"min-probability", "P", "minimum absorption probability of a kept rewrite", "0.2"},
+                {"score-field", "NAME", "take each turn's rephrase score (versus the turn before) from field NAME"},
+                {"emit-counts", "", "write mergeable count lines instead of rewrites (the map step)"},
+                {"from-counts", "", "read count lines from --emit-counts runs, merge and solve (the reduce step)"},
+                {"threads", "N", "threads solving independent components (0: one per core)", "0"}},
+    .run = run_mine,
+}};
+
+}  // namespace
