@@ -32,9 +32,11 @@
 #include <selflearn/utf8.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <span>
@@ -232,6 +234,7 @@ public:
                                    "use drop_slot or reject_example");
         }
         options_ = options;
+        limits_.clear();
     }
 
     /// The current options. O(1).
@@ -281,6 +284,15 @@ private:
         }
     }
 
+    // distance_limit(length), from a table for short words.
+    [[nodiscard]] std::size_t cached_limit(std::size_t length) {
+        if (length >= 64) return distance_limit(length);
+        if (limits_.empty()) {
+            for (std::size_t l = 0; l < 64; ++l) limits_.push_back(distance_limit(l));
+        }
+        return limits_[length];
+    }
+
     // The largest edit distance d with d / length <= threshold, computed with the same division.
     [[nodiscard]] std::size_t distance_limit(std::size_t length) const {
         const double l = static_cast<double>(length);
@@ -290,19 +302,38 @@ private:
         return d;
     }
 
-    void decode_tokens(std::span<const token> tokens, std::vector<char32_t>& units, std::vector<std::size_t>& start) {
-        units.clear();
-        start.clear();
-        for (const auto& t : tokens) {
-            start.push_back(units.size());
+    // Code points of every token, back to back (case-folded as the cost says), where each starts, and a
+    // 64-bit mask of the code points each contains (bit cp % 64) for a quick lower bound on distances.
+    void decode_tokens(std::span<const token> tokens, std::vector<char32_t>& units, std::vector<std::size_t>& start,
+                       std::vector<std::uint64_t>& masks) {
+        std::size_t bytes = 0;
+        for (const auto& t : tokens) bytes += t.text.size();
+        units.resize(bytes);  // a code point takes at least one byte
+        start.resize(tokens.size() + 1);
+        masks.resize(tokens.size());
+        const bool fold = cost_.fold_case;
+        std::size_t at = 0;
+        for (std::size_t k = 0; k < tokens.size(); ++k) {
+            const std::string& text = tokens[k].text;
+            start[k] = at;
+            std::uint64_t mask = 0;
             std::size_t pos = 0;
-            while (pos < t.text.size()) {
-                auto cp = detail::decode_one(t.text, pos);
-                if (!cp) validate_utf8(t.text, "token");  // throws with the offset
-                units.push_back(cost_.fold_case ? detail::fold_case(*cp) : *cp);
+            while (pos < text.size()) {
+                char32_t u = static_cast<unsigned char>(text[pos]);
+                if (u < 0x80) {
+                    ++pos;
+                    if (fold && u >= U'A' && u <= U'Z') u += 0x20;
+                } else {
+                    auto cp = detail::decode_one(text, pos);
+                    if (!cp) validate_utf8(text, "token");  // throws with the offset
+                    u = fold ? detail::fold_case(*cp) : *cp;
+                }
+                units[at++] = u;
+                mask |= std::uint64_t{1} << (u % 64);
             }
+            masks[k] = mask;
         }
-        start.push_back(units.size());
+        start[tokens.size()] = at;
     }
 
     // word_[i * m + j]: the word cost when at most the threshold, +inf otherwise.
@@ -312,21 +343,26 @@ private:
         const double inf = std::numeric_limits<double>::infinity();
         word_.assign(n * m, inf);
         if constexpr (std::is_same_v<Cost, levenshtein_word_cost>) {
-            decode_tokens(source, source_units_, source_start_);
-            decode_tokens(target, target_units_, target_start_);
+            decode_tokens(source, source_units_, source_start_, source_mask_);
+            decode_tokens(target, target_units_, target_start_, target_mask_);
             for (std::size_t i = 0; i < n; ++i) {
                 const std::u32string_view a(source_units_.data() + source_start_[i], source_start_[i + 1] - source_start_[i]);
                 for (std::size_t j = 0; j < m; ++j) {
                     const std::u32string_view b(target_units_.data() + target_start_[j],
                                                 target_start_[j + 1] - target_start_[j]);
                     const std::size_t longest = std::max(a.size(), b.size());
-                    if (a == b) {
+                    if (a.size() == b.size() && source_mask_[i] == target_mask_[j] && a == b) {
                         word_[i * m + j] = 0;
                         continue;
                     }
-                    const std::size_t limit = distance_limit(longest);
+                    const std::size_t limit = cached_limit(longest);
                     const std::size_t gap = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
                     if (gap > limit) continue;
+                    // Each code point of one word that the other lacks needs an edit of its own; masks that
+                    // share a bit only weaken this bound, never break it.
+                    const auto only_a = static_cast<std::size_t>(std::popcount(source_mask_[i] & ~target_mask_[j]));
+                    const auto only_b = static_cast<std::size_t>(std::popcount(target_mask_[j] & ~source_mask_[i]));
+                    if (std::max(only_a, only_b) > limit) continue;
                     if (auto d = levenshtein_distance(a, b, limit, align_ws_)) {
                         word_[i * m + j] = static_cast<double>(*d) / static_cast<double>(longest);
                     }
@@ -381,7 +417,8 @@ private:
 
     void place_slots(const annotated_tokens& source, std::span<const token> target, projection_result& result) {
         const std::size_t m = target.size();
-        std::vector<std::size_t> source_of(m, no_word);
+        auto& source_of = source_of_;
+        source_of.assign(m, no_word);
         for (std::size_t i = 0; i < result.word_map.size(); ++i) {
             if (result.word_map[i] != no_word) source_of[result.word_map[i]] = i;
         }
@@ -404,11 +441,11 @@ private:
                 lo = std::min(lo, j);
                 hi = std::max(hi, j);
             }
-            const auto where = fmt::format("slot {} '{}' (source tokens {}-{})", k, s.label, s.begin, s.end);
+            auto where = [&] { return fmt::format("slot {} '{}' (source tokens {}-{})", k, s.label, s.begin, s.end); };
             slot_policy policy = slot_policy::keep;
             if (p.mapped_words == 0) {
                 policy = options_.on_unmapped;
-                if (policy == slot_policy::reject_example) reject(where + ": no word maps onto the target");
+                if (policy == slot_policy::reject_example) reject(where() + ": no word maps onto the target");
             } else {
                 bool crossed = false;
                 for (std::size_t j = lo; j <= hi && !crossed; ++j) {
@@ -418,7 +455,7 @@ private:
                     p.status = slot_status::split;
                     policy = options_.on_split;
                     if (policy == slot_policy::reject_example) {
-                        reject(where + fmt::format(": its words land on target tokens {}-{} around words from "
+                        reject(where() + fmt::format(": its words land on target tokens {}-{} around words from "
                                                    "outside the slot",
                                                    lo, hi + 1));
                     }
@@ -426,7 +463,7 @@ private:
                     p.status = slot_status::partial;
                     policy = options_.on_partial;
                     if (policy == slot_policy::reject_example) {
-                        reject(where + fmt::format(": only {} of its {} words map onto the target", p.mapped_words,
+                        reject(where() + fmt::format(": only {} of its {} words map onto the target", p.mapped_words,
                                                    s.end - s.begin));
                     }
                 } else {
@@ -488,7 +525,9 @@ private:
     std::vector<double> word_, pair_;
     std::vector<char32_t> source_units_, target_units_;
     std::u32string joined_;
+    std::vector<std::size_t> source_of_, limits_;
     std::vector<std::size_t> source_start_, target_start_;
+    std::vector<std::uint64_t> source_mask_, target_mask_;
 };
 
 /// Projects the slots of `source` onto the `target` tokens with the default word cost (see projector::

@@ -57,7 +57,7 @@ inline double mapping_cost(std::span<const double> costs, std::size_t cols, doub
 /// Reusable buffers of the assignment and the alignment, so that repeated calls do not allocate.
 struct assignment_workspace {
     std::vector<double> u, v, min_slack, table;
-    std::vector<std::size_t> row_of, way;
+    std::vector<std::size_t> row_of, way, row_count, col_count, only_col, only_row, row_ids, col_ids;
     std::vector<unsigned char> used, choice;
 };
 
@@ -84,23 +84,26 @@ inline void map_greedy(std::span<const double> costs, std::size_t rows, std::siz
     }
 }
 
-/// Minimum-cost one-to-one assignment of rows to columns or to nothing, order-free. The rectangular
-/// problem becomes a rows x (cols + rows) assignment: the extra columns stand for "nothing" and cost
-/// `unmatched` for every row; a pair above `unmatched` costs `unmatched + 1` there, so that an optimum
-/// never uses it (a free "nothing" column is always cheaper). Solved row by row with shortest augmenting
-/// paths over reduced costs and dual potentials u (rows) and v (columns): the Hungarian method of Kuhn
-/// (1955) and Munkres (1957) in the O(n^2 m) form of Tomizawa (1971) and Edmonds & Karp (1972), see
-/// Burkard, Dell'Amico & Martello, "Assignment Problems" (2009), section 4.4. O(rows^2 * (rows + cols)).
-inline void map_optimal(std::span<const double> costs, std::size_t rows, std::size_t cols, double unmatched,
-                        assignment_workspace& ws, std::vector<std::size_t>& target) {
-    target.assign(rows, unmapped_word);
+/// Minimum-cost one-to-one assignment of rows to columns or to nothing, order-free, on the matrix
+/// restricted to `row_ids` x `col_ids` (a row-major matrix of `stride` columns); results go to target.
+/// The rectangular problem becomes a rows x (cols + rows) assignment: the extra columns stand for "nothing"
+/// and cost `unmatched` for every row; a pair above `unmatched` costs `unmatched + 1` there, so that an
+/// optimum never uses it (a free "nothing" column is always cheaper). Solved row by row with shortest
+/// augmenting paths over reduced costs and dual potentials u (rows) and v (columns): the Hungarian method
+/// of Kuhn (1955) and Munkres (1957) in the O(n^2 m) form of Tomizawa (1971) and Edmonds & Karp (1972), see
+/// Burkard, Dell'Amico & Martello, "Assignment Problems" (2009), section 4.4.
+inline void hungarian(std::span<const double> costs, std::size_t stride, std::span<const std::size_t> row_ids,
+                      std::span<const std::size_t> col_ids, double unmatched, assignment_workspace& ws,
+                      std::vector<std::size_t>& target) {
+    const std::size_t rows = row_ids.size();
+    const std::size_t cols = col_ids.size();
     if (rows == 0) return;
     const double forbidden = unmatched + 1;
     const double inf = std::numeric_limits<double>::infinity();
     const std::size_t width = cols + rows;  // real columns 1..cols, "nothing" columns cols+1..cols+rows
     auto cost = [&](std::size_t row, std::size_t col) {  // 1-based
         if (col > cols) return unmatched;
-        const double c = costs[(row - 1) * cols + (col - 1)];
+        const double c = costs[row_ids[row - 1] * stride + col_ids[col - 1]];
         return c <= unmatched ? c : forbidden;
     };
     // Index 0 of the column arrays is a virtual column from which each row's augmenting path starts.
@@ -152,8 +155,50 @@ inline void map_optimal(std::span<const double> costs, std::size_t rows, std::si
     }
     for (std::size_t j = 1; j <= cols; ++j) {
         const std::size_t row = ws.row_of[j];
-        if (row != 0 && costs[(row - 1) * cols + (j - 1)] <= unmatched) target[row - 1] = j - 1;
+        if (row != 0 && costs[row_ids[row - 1] * stride + col_ids[j - 1]] <= unmatched) {
+            target[row_ids[row - 1]] = col_ids[j - 1];
+        }
     }
+}
+
+/// Minimum-cost one-to-one assignment of rows to columns or to nothing (order-free). Before the Hungarian
+/// method runs, two exact reductions shrink the problem: a row with no usable pair (cost <= unmatched)
+/// stays unmapped, and a row and a column that are each other's only usable pair are mapped to each other
+/// (any optimum can be changed to use that pair at no extra cost, since neither can go elsewhere). The
+/// rest goes to hungarian(). O(rows * cols) for the reductions, O(r^2 * (r + c)) for the r rows and c
+/// columns left.
+inline void map_optimal(std::span<const double> costs, std::size_t rows, std::size_t cols, double unmatched,
+                        assignment_workspace& ws, std::vector<std::size_t>& target) {
+    target.assign(rows, unmapped_word);
+    ws.row_count.assign(rows, 0);
+    ws.col_count.assign(cols, 0);
+    ws.only_col.assign(rows, unmapped_word);
+    ws.only_row.assign(cols, unmapped_word);
+    for (std::size_t i = 0; i < rows; ++i) {
+        for (std::size_t j = 0; j < cols; ++j) {
+            if (costs[i * cols + j] <= unmatched) {
+                ++ws.row_count[i];
+                ++ws.col_count[j];
+                ws.only_col[i] = j;
+                ws.only_row[j] = i;
+            }
+        }
+    }
+    ws.row_ids.clear();
+    ws.col_ids.clear();
+    for (std::size_t i = 0; i < rows; ++i) {
+        if (ws.row_count[i] == 0) continue;
+        const std::size_t j = ws.only_col[i];
+        if (ws.row_count[i] == 1 && ws.col_count[j] == 1) {
+            target[i] = j;
+        } else {
+            ws.row_ids.push_back(i);
+        }
+    }
+    for (std::size_t j = 0; j < cols; ++j) {
+        if (ws.col_count[j] > 1 || (ws.col_count[j] == 1 && ws.row_count[ws.only_row[j]] > 1)) ws.col_ids.push_back(j);
+    }
+    hungarian(costs, cols, ws.row_ids, ws.col_ids, unmatched, ws, target);
 }
 
 /// Minimum-cost order-preserving mapping (an alignment: mapped pairs never cross) by dynamic programming
