@@ -68,6 +68,17 @@ void operator delete(void* p) noexcept { counted_free(p); }
 void operator delete[](void* p) noexcept { counted_free(p); }
 void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
 void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
+// The nothrow forms too (std::stable_sort's temporary buffer uses them).
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    try {
+        return counted_allocate(size);
+    } catch (const std::bad_alloc&) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { counted_free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p); }
 
 // ---- helpers ---------------------------------------------------------------------------------------
 
@@ -509,6 +520,13 @@ TEST_CASE("loops over many pairs allocate nothing once the buffers have grown") 
         for (auto& x : s) x = std::uniform_int_distribution<std::uint32_t>(0, 5000)(rng);
         ids.push_back(s);
     }
+    const std::vector<std::string> vocabulary{"play", "the", "song", "by", "queen", "on", "spotify", "please"};
+    std::vector<std::vector<std::string>> sentences;
+    for (int i = 0; i < 200; ++i) {
+        std::vector<std::string> s(std::uniform_int_distribution<std::size_t>(0, 80)(rng));
+        for (auto& w : s) w = vocabulary[std::uniform_int_distribution<std::size_t>(0, vocabulary.size() - 1)(rng)];
+        sentences.push_back(s);
+    }
     const selflearn::cached_levenshtein<char> short_query(texts[1].substr(0, 20));
     const selflearn::cached_levenshtein<char> long_query(texts[0] + texts[1]);
     const selflearn::cached_levenshtein<std::uint32_t> id_query(ids[0]);
@@ -521,6 +539,8 @@ TEST_CASE("loops over many pairs allocate nothing once the buffers have grown") 
             sum += selflearn::levenshtein_distance(texts[i], texts[i + 1], 10).value_or(11);
             sum += selflearn::levenshtein_distance(ids[i], ids[i + 1]);
             sum += selflearn::levenshtein_distance(ids[i], ids[i + 1], workspace);
+            sum += selflearn::levenshtein_distance(sentences[i], sentences[i + 1], workspace);
+            sum += selflearn::levenshtein_distance(sentences[i], sentences[i + 1]);
             sum += short_query.distance(texts[i]) + long_query.distance(texts[i]) + id_query.distance(ids[i]);
             sum += short_query.distance(texts[i], 5).value_or(6);
             sum += static_cast<std::size_t>(selflearn::weighted_distance(texts[i], texts[i + 1]));

@@ -248,9 +248,15 @@ private:
 
 /// Calls `f(buffers&)` with this thread's buffers, or with fresh ones if they are already in use
 /// (a comparison or cost function that itself calls into the library).
+/// This thread's buffers, shared by every unit-cost function called without a workspace.
+inline align_buffers& thread_buffers() {
+    static thread_local align_buffers buffers;
+    return buffers;
+}
+
 template <class F>
 decltype(auto) with_thread_buffers(F&& f) {
-    static thread_local align_buffers buffers;
+    align_buffers& buffers = thread_buffers();
     if (buffers.in_use) {
         align_buffers fresh;
         buffers_lease lease(fresh);
@@ -311,8 +317,12 @@ std::size_t remap_codes(const SP& pattern, const ST& text, align_buffers& buf) {
     } else if constexpr (std::is_same_v<TA, TB> && std::totally_ordered<TA>) {
         buf.distinct.resize(m);
         for (std::size_t i = 0; i < m; ++i) buf.distinct[i] = i;
-        std::stable_sort(buf.distinct.begin(), buf.distinct.end(),
-                         [&](std::size_t x, std::size_t y) { return pattern[x] < pattern[y]; });
+        // Ties broken by position: deterministic, and std::sort allocates nothing (std::stable_sort would).
+        std::sort(buf.distinct.begin(), buf.distinct.end(), [&](std::size_t x, std::size_t y) {
+            if (pattern[x] < pattern[y]) return true;
+            if (pattern[y] < pattern[x]) return false;
+            return x < y;
+        });
         // Codes in sorted order of the distinct values; the first index of each value represents it.
         std::size_t distinct_count = 0;
         for (std::size_t r = 0; r < m; ++r) {
