@@ -25,6 +25,7 @@ int run_pipeline(const cli::arguments& args) {
     const auto out = args.value("out");
     if (!out) throw cli::usage_error("option '--out' is required");
 
+    const auto start = clock_type::now();
     pipeline::settings s;
     s.window.max_seconds = args.number("window-seconds", 0.0, 1e9);
     s.window.max_turns = static_cast<std::size_t>(args.integer("window-turns", 1, 1000));
@@ -54,8 +55,16 @@ int run_pipeline(const cli::arguments& args) {
     }
 
     const bool progress = !args.flag("quiet") && isatty(fileno(stderr)) != 0;
-    const auto start = clock_type::now();
-    pipeline::runner runner(s, std::make_unique<pipeline::lexical_scorer>(), std::move(detector));
+    std::unique_ptr<pipeline::paraphrase_scorer> scorer;
+    const std::string scorer_name = args.string("scorer");
+    if (scorer_name == "words") {
+        scorer = std::make_unique<pipeline::lexical_scorer>();
+    } else if (scorer_name == "chars") {
+        scorer = std::make_unique<pipeline::character_scorer>();
+    } else {
+        throw cli::usage_error(fmt::format("option '--scorer' must be 'words' or 'chars', got '{}'", scorer_name));
+    }
+    pipeline::runner runner(s, std::move(scorer), std::move(detector));
     cli::input in({*log}, args.flag("skip-invalid"), "pipeline");
     double processing = 0;
     auto last_report = start;
@@ -78,10 +87,8 @@ int run_pipeline(const cli::arguments& args) {
     pipeline::results r = runner.finish();
     r.time.candidates = processing - r.time.rewrite_counting;
     r.time.read = read_and_process - processing;
-    const auto report_start = clock_type::now();
     r.time.total = since(start);
     pipeline::write_outputs(r, s, *log, *out);
-    r.time.report = since(report_start);
     if (progress) std::cerr << "\r" << std::string(80, ' ') << "\r" << std::flush;
     std::cout << pipeline::summary(r, *out) << std::flush;
     return 0;
@@ -103,6 +110,9 @@ const cli::registration pipeline_command{cli::command{
                 {"out", "DIR", "folder for the outputs (created when missing)"},
                 {"window-seconds", "S", "rephrase candidates: at most S seconds after the turn", "60"},
                 {"window-turns", "K", "rephrase candidates: at most K turns after the turn", "3"},
+                {"scorer", "KIND",
+                 "paraphrase scorer: 'words' (word-level, misheard words cost little) or 'chars' (as selflearn mine)",
+                 "words"},
                 {"threshold", "X", "a candidate is a rephrase when the paraphrase score is >= X", "0.5"},
                 {"friction", "KIND", "friction detector: 'outcome' (defect) or 'confidence'", "outcome"},
                 {"min-confidence", "P", "with --friction confidence: friction below this NLU confidence", "0.5"},

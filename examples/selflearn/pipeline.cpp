@@ -8,7 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <set>
+#include <map>
 #include <tuple>
 
 namespace pipeline {
@@ -60,7 +60,15 @@ double lexical_scorer::score(const session_view& session, std::size_t earlier, s
 }
 
 std::string lexical_scorer::describe() const {
-    return "lexical: 1 - D / max(m, n), D the word-level edit distance with soft substitution costs";
+    return "words: 1 - D / max(m, n), D the word-level edit distance with soft substitution costs";
+}
+
+double character_scorer::score(const session_view& session, std::size_t earlier, std::size_t later) {
+    return selflearn::lexical_rephrase_scorer::similarity(session.normalized[earlier], session.normalized[later]);
+}
+
+std::string character_scorer::describe() const {
+    return "chars: Levenshtein similarity of the normalised texts' code points (as selflearn mine)";
 }
 
 bool outcome_detector::friction(const selflearn::turn& t) const { return t.outcome == selflearn::turn_outcome::defect; }
@@ -99,7 +107,11 @@ void runner::tokenize_turn(session_view& view, std::size_t i) {
     view.done[i] = true;
     view.tokens[i] = selflearn::tokenize((*view.turns)[i].turn.text, {.fold_case = true});
     view.words[i].reserve(view.tokens[i].size());
-    for (const auto& t : view.tokens[i]) view.words[i].emplace_back(t.text);
+    for (const auto& t : view.tokens[i]) {
+        view.words[i].emplace_back(t.text);
+        if (!view.normalized[i].empty()) view.normalized[i] += ' ';
+        view.normalized[i] += t.text;
+    }
 }
 
 void runner::add_session(std::vector<cli::log_turn>& turns) {
@@ -120,11 +132,12 @@ void runner::add_session(std::vector<cli::log_turn>& turns) {
     std::vector<double> times(n);
     for (std::size_t i = 0; i < n; ++i) times[i] = turns[i].turn.time;
     session_view view{&turns, std::vector<std::vector<selflearn::token>>(n), std::vector<std::vector<std::string_view>>(n),
-                      std::vector<bool>(n)};
+                      std::vector<std::string>(n), std::vector<bool>(n)};
     std::vector<bool> friction(n);
     for (std::size_t i = 0; i < n; ++i) friction[i] = detector_->friction(turns[i].turn);
 
-    std::set<selflearn::projected_example> produced;  // one vote per session and example
+    // One vote per session and example, with the gold annotation of the failed turn when the log has one.
+    std::map<selflearn::projected_example, std::optional<std::string>> produced;
     for (std::size_t i = 0; i < n; ++i) {
         const auto range = selflearn::candidates_of_unchecked(times, i, settings_.window);
         counts.candidate_pairs += range.size();
@@ -159,12 +172,19 @@ void runner::add_session(std::vector<cli::log_turn>& turns) {
             ++counts.projections_accepted;
             selflearn::projected_example example{target_text, *selflearn::projected_markup(target_text, target, result),
                                                  *success.intent};
-            if (turns[i].gold_annotation) gold_of_example_.try_emplace(example, *turns[i].gold_annotation);
-            produced.insert(std::move(example));
+            auto& gold = produced[std::move(example)];
+            if (!gold) gold = turns[i].gold_annotation ? turns[i].gold_annotation : turns[i].turn.annotation;
             break;
         }
     }
-    for (const auto& example : produced) corroboration_.add(example, turns.front().turn.session);
+    // Corroboration over distinct sessions: the log reader guarantees that a session's turns come together
+    // and that a session never comes back, so one vote per session and example counts distinct sessions
+    // without keeping their ids (memory grows with the distinct examples, not with the log).
+    for (auto& [example, gold] : produced) {
+        auto& entry = examples_[example];
+        ++entry.support;
+        if (!entry.gold && gold) entry.gold = std::move(gold);
+    }
 
     // Rewrite mining: the same friction and paraphrase decisions, on consecutive turns.
     const auto counting = clock_type::now();
@@ -189,12 +209,11 @@ results runner::finish() {
     auto& gold = results_.gold;
     const auto start = clock_type::now();
 
-    counts.distinct_examples = corroboration_.size();
-    for (const auto& e : corroboration_.supported(1)) ++results_.support_histogram[e.support];
-    for (auto& e : corroboration_.supported(settings_.min_support)) {
-        training_example t{e.example.text, e.example.markup, e.example.intent, e.support, std::nullopt};
-        if (auto g = gold_of_example_.find(e.example); g != gold_of_example_.end()) t.gold = g->second;
-        results_.training.push_back(std::move(t));
+    counts.distinct_examples = examples_.size();
+    for (const auto& [example, entry] : examples_) {
+        ++results_.support_histogram[entry.support];
+        if (entry.support < settings_.min_support) continue;
+        results_.training.push_back({example.text, example.markup, example.intent, entry.support, entry.gold});
     }
     counts.training_examples = results_.training.size();
 

@@ -31,7 +31,8 @@ struct session_view {
     std::vector<cli::log_turn>* turns = nullptr;
     std::vector<std::vector<selflearn::token>> tokens;  // case-folded tokens of each turn
     std::vector<std::vector<std::string_view>> words;   // their texts
-    std::vector<bool> done;                             // whether tokens and words are computed
+    std::vector<std::string> normalized;                // their texts joined by single spaces
+    std::vector<bool> done;                             // whether tokens, words and normalized are computed
 };
 
 /// Decides whether a later turn rephrases an earlier one: a score in [0, 1] compared with a threshold.
@@ -51,6 +52,15 @@ public:
 /// the weighted word-level edit distance (insertion and deletion 1, substitution the normalised
 /// character-level Levenshtein distance of the two words, so a misheard word costs little).
 class lexical_scorer final : public paraphrase_scorer {
+public:
+    double score(const session_view& session, std::size_t earlier, std::size_t later) override;
+    [[nodiscard]] std::string describe() const override;
+};
+
+/// The rewrite miner's default scorer (selflearn::lexical_rephrase_scorer): Levenshtein similarity of the
+/// code points of the two turns' normalised texts. With it, the pipeline's rewrites.jsonl equals the output
+/// of `selflearn mine` on the same log.
+class character_scorer final : public paraphrase_scorer {
 public:
     double score(const session_view& session, std::size_t earlier, std::size_t later) override;
     [[nodiscard]] std::string describe() const override;
@@ -133,8 +143,7 @@ struct rewrite_row {
 
 /// Wall-clock seconds spent in each stage.
 struct timings {
-    double read = 0, candidates = 0, projection = 0, rewrite_counting = 0, corroboration = 0, rewrite_solve = 0,
-           report = 0, total = 0;
+    double read = 0, candidates = 0, rewrite_counting = 0, corroboration = 0, rewrite_solve = 0, total = 0;
 };
 
 /// Everything a run produced.
@@ -171,12 +180,15 @@ private:
     std::unique_ptr<paraphrase_scorer> scorer_;
     std::unique_ptr<friction_detector> detector_;
     selflearn::projector<> projector_;
-    selflearn::corroboration corroboration_;
+    struct example_entry {
+        std::size_t support = 0;          // distinct sessions that produced the example
+        std::optional<std::string> gold;  // gold annotation of its text, when the log has one
+    };
+    std::map<selflearn::projected_example, example_entry> examples_;
     std::unique_ptr<rewrite_state> rewrite_;
-    // Gold bookkeeping, per distinct utterance: goal counts of each text, the gold markup of each example.
+    // Gold bookkeeping, per distinct utterance: the goals each normalised text was said for.
     std::unordered_map<std::string, std::unordered_map<std::string, std::uint32_t>> goals_of_text_;
     std::unordered_map<std::string, std::string> intent_of_goal_;
-    std::map<selflearn::projected_example, std::string> gold_of_example_;
     results results_;
 };
 

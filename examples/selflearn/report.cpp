@@ -221,7 +221,6 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
           {"rewrite_counting", r.time.rewrite_counting},
           {"corroboration_and_gold", r.time.corroboration},
           {"rewrite_solve", r.time.rewrite_solve},
-          {"report", r.time.report},
           {"total", r.time.total}}},
     };
     if (g.available) {
