@@ -239,7 +239,7 @@ class span_decoder {
 public:
     /// The best span [i, j], i <= j < i + max_length, both positions allowed by the masks, in the
     /// documented order; std::nullopt when no span is allowed or when the null wins
-    /// (`score - null < threshold`). O(n) for any max_length (sliding-window maximum).
+    /// (`score - null < threshold`). O(n) for any max_length (van Herk / Gil-Werman sliding-window maximum).
     /// \throws invalid_argument on max_length 0, a mask of the wrong size or with an entry other than 0/1,
     ///         or null_rule::position_zero on an empty context.
     std::optional<scored_span> best(const log_scores& scores, const span_options& options = {}) {
@@ -251,7 +251,8 @@ public:
     }
     /// The k best spans in the documented order, written to `out` (cleared first); with overlap::forbidden,
     /// the greedy non-overlapping selection. Stops early at the first span below the null bar, or when no
-    /// span is left. O(n + k (max_length + log k)) with overlaps, O(n k) worst case without.
+    /// span is left. O(n + k max_length + c log c) with overlaps, c the number of candidate spans (a few
+    /// times k in practice); O(n k) worst case without.
     /// \throws invalid_argument on k == 0 and as best().
     void top(const log_scores& scores, std::size_t k, std::vector<scored_span>& out,
              const span_options& options = {}, overlap mode = overlap::allowed) {
@@ -309,7 +310,7 @@ inline std::optional<scored_span> best_span(const log_scores& scores, const span
 inline std::optional<scored_span> best_span(const probabilities& scores, const span_options& options = {}) {
     return span_decoder{}.best(scores, options);
 }
-/// The k best spans of log-scores, best first; see span_decoder::top. O(n + k (max_length + log k)).
+/// The k best spans of log-scores, best first; see span_decoder::top. O(n + k L + c log c).
 /// \throws invalid_argument on k == 0 and as span_decoder::best.
 inline std::vector<scored_span> top_spans(const log_scores& scores, std::size_t k, const span_options& options = {},
                                           overlap mode = overlap::allowed) {

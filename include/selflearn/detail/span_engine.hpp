@@ -1,11 +1,12 @@
 #pragma once
 /// \file selflearn/detail/span_engine.hpp
 /// Internals of selflearn/span.hpp: the exact span decoders (best span by a sliding-window maximum, k best
-/// spans by start selection and range splitting, greedy non-overlapping k best by segment splitting).
+/// spans by start selection and a score bound, greedy non-overlapping k best by segment splitting).
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -58,6 +59,9 @@ struct span_problem {
 struct span_workspace {
     std::vector<double> prefix;  // block prefix maxima of the end scores
     std::vector<double> window;  // block suffix maxima, then the window maxima
+    std::vector<double> best;          // best span score of each start (-infinity: no span)
+    std::vector<double> values;        // the finite ones, for selecting the k-th largest
+    std::vector<span_hit> candidates;  // spans that may be among the k best
     struct ranged_hit {
         span_hit hit;
         std::size_t lo = 0;
@@ -153,62 +157,54 @@ std::optional<span_hit> best_in_range(const span_problem& p, std::size_t lo, std
 }
 
 /// The k first spans in the documented order (spans may overlap), appended to out.
-/// O(n log k + k (max_length + log k)): only the k starts whose best spans come first can hold any of the k
-/// first spans (a bounded heap picks them in one sweep), and each of their windows is split around every
-/// span taken from it.
+/// Let tau be the k-th largest of the starts' best scores. At least k distinct spans (those k starts' best)
+/// score tau or more, so the k-th best span scores at least tau, and a start whose best span scores below
+/// tau holds none of the k first spans. The candidates are thus the spans scoring at least tau of the starts
+/// whose best reaches tau; sorting them gives the answer. O(n + k max_length + c log c) expected, where c is
+/// the number of candidates (a few times k in practice, at most (k + ties) max_length).
 template <class Combine>
 void top_k_overlapping(const span_problem& p, std::size_t k, span_workspace& ws, std::vector<span_hit>& out) {
     if (p.size <= p.first) return;
+    const std::size_t lo = p.first;
     const std::size_t hi = p.size - 1;
-    auto heap_after = [](const span_workspace::ranged_hit& a, const span_workspace::ranged_hit& b) {
-        return span_hit_before(b.hit, a.hit);
-    };
-    auto heap_before = [](const span_workspace::ranged_hit& a, const span_workspace::ranged_hit& b) {
-        return span_hit_before(a.hit, b.hit);
-    };
-    // Pass 1: the k best starts, keyed by (best score of the start, start); the heap's top is the worst kept.
-    ws.heap.clear();
-    sweep_starts<Combine>(p, p.first, hi, ws, [&](std::size_t i, double v) {
-        const span_workspace::ranged_hit candidate{span_hit{i, 0, v}, 0, 0};
-        if (ws.heap.size() < k) {
-            ws.heap.push_back(candidate);
-            std::push_heap(ws.heap.begin(), ws.heap.end(), heap_before);
-        } else if (span_hit_before(candidate.hit, ws.heap.front().hit)) {
-            std::pop_heap(ws.heap.begin(), ws.heap.end(), heap_before);
-            ws.heap.back() = candidate;
-            std::push_heap(ws.heap.begin(), ws.heap.end(), heap_before);
-        }
+    constexpr double none = -std::numeric_limits<double>::infinity();
+    if (ws.best.size() < hi - lo + 1) ws.best.resize(hi - lo + 1);
+    ws.values.clear();
+    std::fill(ws.best.begin(), ws.best.begin() + static_cast<std::ptrdiff_t>(hi - lo + 1), none);
+    sweep_starts<Combine>(p, lo, hi, ws, [&](std::size_t i, double v) {
+        ws.best[i - lo] = v;
+        ws.values.push_back(v);
     });
-    // Pass 2: each kept start with its best end over its whole window; then best first.
-    for (auto& entry : ws.heap) {
-        const std::size_t i = entry.hit.start;
-        entry.lo = i;
-        entry.hi = p.window_end(i, hi);
-        entry.hit = *best_end_in<Combine>(p, i, entry.lo, entry.hi);
+    if (ws.values.empty()) return;
+    double tau = none;
+    bool bounded = false;
+    if (ws.values.size() >= k) {
+        auto kth = ws.values.begin() + static_cast<std::ptrdiff_t>(k - 1);
+        std::nth_element(ws.values.begin(), kth, ws.values.end(), std::greater<>());
+        tau = *kth;
+        bounded = true;
     }
-    std::make_heap(ws.heap.begin(), ws.heap.end(), heap_after);
-    std::size_t taken = 0;
-    while (taken < k && !ws.heap.empty()) {
-        std::pop_heap(ws.heap.begin(), ws.heap.end(), heap_after);
-        const auto top = ws.heap.back();
-        ws.heap.pop_back();
-        out.push_back(top.hit);
-        ++taken;
-        const std::size_t i = top.hit.start;
-        const std::size_t j = top.hit.end;
-        if (j > top.lo) {
-            if (auto h = best_end_in<Combine>(p, i, top.lo, j - 1)) {
-                ws.heap.push_back({*h, top.lo, j - 1});
-                std::push_heap(ws.heap.begin(), ws.heap.end(), heap_after);
-            }
-        }
-        if (j < top.hi) {
-            if (auto h = best_end_in<Combine>(p, i, j + 1, top.hi)) {
-                ws.heap.push_back({*h, j + 1, top.hi});
-                std::push_heap(ws.heap.begin(), ws.heap.end(), heap_after);
-            }
+    // Every span is written to the next free slot and kept (the count advances) only when it qualifies:
+    // no unpredictable branch in the inner loop. A start's window has at most max_length spans.
+    std::size_t count = 0;
+    for (std::size_t i = lo; i <= hi; ++i) {
+        const double b = ws.best[i - lo];
+        if (b == none || (bounded && b < tau)) continue;
+        const std::size_t last = p.window_end(i, hi);
+        if (ws.candidates.size() < count + (last - i + 1)) ws.candidates.resize(count + (last - i + 1));
+        span_hit* slot = ws.candidates.data();
+        const double s = p.start[i];
+        for (std::size_t j = i; j <= last; ++j) {
+            const double v = Combine::combine(s, p.end[j]);
+            slot[count] = span_hit{i, j, v};
+            count += static_cast<std::size_t>(p.can_end(j) & (!bounded | (v >= tau)));
         }
     }
+    const auto first = ws.candidates.begin();
+    const std::size_t keep = std::min(k, count);
+    std::partial_sort(first, first + static_cast<std::ptrdiff_t>(keep), first + static_cast<std::ptrdiff_t>(count),
+                      span_hit_before);
+    out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(keep));
 }
 
 /// The greedy non-overlapping k best: walk spans in the documented order, keep each span that shares no
