@@ -29,10 +29,10 @@ namespace pipeline {
 /// A session's turns with their tokens, computed once and shared by the stages.
 struct session_view {
     std::vector<cli::log_turn>* turns = nullptr;
-    std::vector<std::vector<selflearn::token>> tokens;  // case-folded tokens of each turn
-    std::vector<std::vector<std::string_view>> words;   // their texts
-    std::vector<std::string> normalized;                // their texts joined by single spaces
-    std::vector<bool> done;                             // whether tokens, words and normalized are computed
+    std::vector<std::vector<selflearn::token>> tokens;  ///< case-folded tokens of each turn
+    std::vector<std::vector<std::string_view>> words;   ///< their texts
+    std::vector<std::string> normalized;                ///< their texts joined by single spaces
+    std::vector<bool> done;                             ///< whether tokens, words and normalized are computed
 };
 
 /// Decides whether a later turn rephrases an earlier one: a score in [0, 1] compared with a threshold.
@@ -73,7 +73,9 @@ public:
     friction_detector(const friction_detector&) = delete;
     friction_detector& operator=(const friction_detector&) = delete;
     virtual ~friction_detector() = default;
+    /// Whether turn `t` caused friction.
     [[nodiscard]] virtual bool friction(const selflearn::turn& t) const = 0;
+    /// A one-line description for the report.
     [[nodiscard]] virtual std::string describe() const = 0;
 };
 
@@ -97,32 +99,32 @@ private:
 
 /// Settings of a run (defaults in docs/pipeline.md).
 struct settings {
-    selflearn::window_options window{};          // rephrase candidates: 60 s, 3 turns after
-    double paraphrase_threshold = 0.5;           // a candidate is a rephrase when its score is >= this
-    selflearn::projection_options projection{};  // label projection (method optimal, threshold 0.5)
-    std::size_t min_support = 2;                 // corroboration: distinct sessions per training example
-    selflearn::rewrite_options rewrite{};        // rewrite mining (window 60 s, support 2, probability 0.2)
-    std::size_t top = 20;                        // rows of the report's tables
+    selflearn::window_options window{};          ///< rephrase candidates: 60 s, 3 turns after
+    double paraphrase_threshold = 0.5;           ///< a candidate is a rephrase when its score is >= this
+    selflearn::projection_options projection{};  ///< label projection (method optimal, threshold 0.5)
+    std::size_t min_support = 2;                 ///< corroboration: distinct sessions per training example
+    selflearn::rewrite_options rewrite{};        ///< rewrite mining (window 60 s, support 2, probability 0.2)
+    std::size_t top = 20;                        ///< rows of the report's tables
 };
 
 /// Counts of every stage.
 struct stage_counts {
     std::uint64_t sessions = 0, turns = 0, friction_turns = 0, candidate_pairs = 0, friction_candidates = 0;
     std::uint64_t paraphrase_pairs = 0, successful_paraphrases = 0, projections = 0, projections_accepted = 0;
-    std::map<std::string, std::uint64_t> rejections;  // reason -> count
+    std::map<std::string, std::uint64_t> rejections;  ///< reason -> count
     std::uint64_t distinct_examples = 0, training_examples = 0;
     std::uint64_t rewrite_links = 0, rewrite_states = 0, rewrites = 0;
 };
 
 /// Quality against the gold fields of a simulated log.
 struct quality {
-    bool available = false;  // whether the log carried gold fields
-    // Paraphrase decision over candidate pairs of friction turns: true rephrase = same gold goal.
+    bool available = false;  ///< whether the log carried gold fields
+    /// Paraphrase decision over candidate pairs of friction turns: true rephrase = same gold goal.
     std::uint64_t pairs_true_positive = 0, pairs_false_positive = 0, pairs_false_negative = 0;
-    // Training examples (each distinct example once): exact slot spans and labels against gold.
+    /// Training examples (each distinct example once): exact slot spans and labels against gold.
     std::uint64_t slots_correct = 0, slots_predicted = 0, slots_gold = 0;
     std::uint64_t examples_exact = 0, examples_scored = 0, intents_correct = 0, intents_scored = 0;
-    // Rewrites: a win when the rewrite's goal is the request's goal.
+    /// Rewrites: a win when the rewrite's goal is the request's goal.
     std::uint64_t rewrite_wins = 0, rewrite_losses = 0, rewrite_unknown = 0;
 };
 
@@ -130,7 +132,7 @@ struct quality {
 struct training_example {
     std::string text, annotation, intent;
     std::size_t support = 0;
-    std::optional<std::string> gold;  // gold annotation, when the log had one
+    std::optional<std::string> gold;  ///< gold annotation, when the log had one
 };
 
 /// One row of the rewrite table.
@@ -138,7 +140,7 @@ struct rewrite_row {
     std::string request, rewrite;
     double probability = 0, success_probability = 0, expected_steps = 0;
     std::size_t support = 0;
-    std::optional<bool> wins;  // against gold goals, when known
+    std::optional<bool> wins;  ///< against gold goals, when known
 };
 
 /// Wall-clock seconds spent in each stage.
@@ -150,9 +152,9 @@ struct timings {
 struct results {
     stage_counts counts;
     quality gold;
-    std::vector<training_example> training;  // support >= min_support, by (text, annotation, intent)
-    std::vector<rewrite_row> rewrites;       // in the order of selflearn::mine_rewrites (by request)
-    std::map<std::size_t, std::uint64_t> support_histogram;  // support -> distinct examples (all, before k)
+    std::vector<training_example> training;  ///< support >= min_support, by (text, annotation, intent)
+    std::vector<rewrite_row> rewrites;       ///< in the order of selflearn::mine_rewrites (by request)
+    std::map<std::size_t, std::uint64_t> support_histogram;  ///< support -> distinct examples (all, before k)
     timings time;
     std::string scorer, detector;
 };
@@ -170,6 +172,7 @@ public:
     /// Corroborates, solves the rewrite chain and scores against gold. Call once, after the last session.
     results finish();
 
+    /// The counts so far (for a progress display).
     [[nodiscard]] const stage_counts& counts() const { return results_.counts; }
 
 private:
@@ -181,12 +184,12 @@ private:
     std::unique_ptr<friction_detector> detector_;
     selflearn::projector<> projector_;
     struct example_entry {
-        std::size_t support = 0;          // distinct sessions that produced the example
-        std::optional<std::string> gold;  // gold annotation of its text, when the log has one
+        std::size_t support = 0;          ///< distinct sessions that produced the example
+        std::optional<std::string> gold;  ///< gold annotation of its text, when the log has one
     };
     std::map<selflearn::projected_example, example_entry> examples_;
     std::unique_ptr<rewrite_state> rewrite_;
-    // Gold bookkeeping, per distinct utterance: the goals each normalised text was said for.
+    /// Gold bookkeeping, per distinct utterance: the goals each normalised text was said for.
     std::unordered_map<std::string, std::unordered_map<std::string, std::uint32_t>> goals_of_text_;
     std::unordered_map<std::string, std::string> intent_of_goal_;
     results results_;

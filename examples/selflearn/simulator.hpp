@@ -21,11 +21,15 @@ namespace simulator {
 /// distributions, so that a seed gives the same log with every standard library.
 class prng {
 public:
+    /// Seeds the four state words with splitmix64 of (seed, 0..3).
     explicit prng(std::uint64_t seed);
+    /// The next 64 random bits (xoshiro256**).
     std::uint64_t next();
-    double uniform();                               // [0, 1)
-    std::size_t below(std::size_t n);               // [0, n), n > 0, unbiased
+    double uniform();                               ///< [0, 1)
+    std::size_t below(std::size_t n);               ///< [0, n), n > 0, unbiased
+    /// True with probability p.
     bool chance(double p) { return uniform() < p; }
+    /// An exponential variate with the given mean (inversion of uniform()).
     double exponential(double mean);
 
 private:
@@ -42,31 +46,31 @@ enum class failure_kind { misrecognition, carrier, truncation };
 struct failure {
     failure_kind kind;
     selflearn::annotated_text heard;
-    std::string markup;  // gold annotation of `heard`
+    std::string markup;  ///< gold annotation of `heard`
 };
 
 /// A user goal: one annotated utterance of the corpus and the ways asking for it fails.
 struct goal {
-    std::string id;      // "g<line>", the 1-based line of the corpus
+    std::string id;      ///< "g<line>", the 1-based line of the corpus
     std::string intent;
-    std::string text;    // the canonical request, which the assistant understands
-    std::string markup;  // its annotation
-    std::vector<failure> failures;  // at most 3, most frequent first
-    double failure_rate = 0;        // probability that a first attempt fails
+    std::string text;    ///< the canonical request, which the assistant understands
+    std::string markup;  ///< its annotation
+    std::vector<failure> failures;  ///< at most 3, most frequent first
+    double failure_rate = 0;        ///< probability that a first attempt fails
 };
 
 /// Simulation parameters (defaults documented in docs/pipeline.md).
 struct options {
     std::uint64_t seed = 1;
-    double zipf_exponent = 1.0;      // popularity of the goal of rank r is proportional to r^-s
-    double failure_rate = 0.35;      // mean probability that a first attempt fails
-    double retry_failure_rate = 0.2; // probability that a rephrase fails again
-    double abandon_rate = 0.2;       // probability of giving up after each failed attempt
-    int max_attempts = 4;            // attempts per goal before giving up
-    double nlu_error_rate = 0.03;    // probability that a successful turn's NLU annotation is wrong
-    double more_requests = 0.45;     // probability of another request in the session (geometric)
-    double follow_up_rate = 0.5;     // probability that the next request comes inside the rephrase window
-    double switch_rate = 0.5;        // after giving up: probability of a related request (same intent) at once
+    double zipf_exponent = 1.0;      ///< popularity of the goal of rank r is proportional to r^-s
+    double failure_rate = 0.35;      ///< mean probability that a first attempt fails
+    double retry_failure_rate = 0.2; ///< probability that a rephrase fails again
+    double abandon_rate = 0.2;       ///< probability of giving up after each failed attempt
+    int max_attempts = 4;            ///< attempts per goal before giving up
+    double nlu_error_rate = 0.03;    ///< probability that a successful turn's NLU annotation is wrong
+    double more_requests = 0.45;     ///< probability of another request in the session (geometric)
+    double follow_up_rate = 0.5;     ///< probability that the next request comes inside the rephrase window
+    double switch_rate = 0.5;        ///< after giving up: probability of a related request (same intent) at once
 };
 
 /// Reads a JSON Lines corpus with fields "text", "annotation" and "intent" (SNIPS format).
@@ -86,8 +90,8 @@ private:
 
     std::vector<goal> goals_;
     options options_;
-    std::vector<std::size_t> by_rank_;   // goal index of each popularity rank
-    std::vector<double> cumulative_;     // cumulative Zipf weights by rank
+    std::vector<std::size_t> by_rank_;   ///< goal index of each popularity rank
+    std::vector<double> cumulative_;     ///< cumulative Zipf weights by rank
 };
 
 }  // namespace simulator
