@@ -38,8 +38,8 @@ namespace selflearn {
 
 /// An annotated utterance with its intent: one line of a corpus such as SNIPS.
 struct labelled_utterance {
-    annotated_text annotation;
-    std::string intent;
+    annotated_text annotation;  ///< the text and its slots as byte spans
+    std::string intent;         ///< the intent label, non-empty
 
     friend bool operator==(const labelled_utterance&, const labelled_utterance&) = default;
 };
@@ -63,9 +63,9 @@ enum class pair_kind {
 
 /// One generated pair. `first` is a filled carrier of the signature; `second` the other utterance.
 struct paraphrase_pair {
-    labelled_utterance first;
-    labelled_utterance second;
-    pair_kind kind;
+    labelled_utterance first;   ///< a filled carrier phrase of the signature
+    labelled_utterance second;  ///< the other utterance (same request, or changed as `kind` says)
+    pair_kind kind;             ///< positive or which kind of negative
 
     /// True for a positive (the two utterances are paraphrases). O(1).
     [[nodiscard]] bool is_paraphrase() const noexcept { return kind == pair_kind::positive; }
@@ -75,10 +75,10 @@ struct paraphrase_pair {
 
 /// How many pairs of each kind to generate, and the seed.
 struct paraphrase_options {
-    std::uint64_t seed = 1;
-    std::size_t positives = 1000;
-    std::size_t slot_negatives = 1000;
-    std::size_t intent_negatives = 1000;
+    std::uint64_t seed = 1;                ///< seed of the generator (SplitMix64)
+    std::size_t positives = 1000;          ///< positives wanted
+    std::size_t slot_negatives = 1000;     ///< slot negatives wanted
+    std::size_t intent_negatives = 1000;   ///< intent negatives wanted
 };
 
 namespace detail {

@@ -162,7 +162,7 @@ concept word_cost_function = std::copy_constructible<C> && requires(const C& c, 
 /// code points (0 for two empty words), after folding case (tokenize.hpp's fold_case rule) unless
 /// `fold_case` is false. In [0, 1]. O(|a| + |b| + ceil(|a|/64) * |b|).
 struct levenshtein_word_cost {
-    bool fold_case = true;
+    bool fold_case = true;  ///< compare case-folded code points (tokenize.hpp's rule)
 
     /// The cost of mapping word `a` onto word `b`.
     /// \throws invalid_utf8 when a word is not valid UTF-8.
