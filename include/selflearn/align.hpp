@@ -168,6 +168,24 @@ template <bool Cutoff, class SP, class ST>
             }
             return (Cutoff && prev[n] > max) ? max + 1 : prev[n];
         }
+        if constexpr (Cutoff) {
+            if (m > 64) {
+                // Fill the table one block at a time as the band reaches it: a cutoff often stops
+                // after a few columns, long before the band has met every block.
+                grow(buf.table, alphabet * blocks);
+                std::uint64_t* tab = buf.table.data();
+                std::size_t built = 0;
+                auto build = [&](std::size_t b) {
+                    const std::size_t end = std::min(64 * (b + 1), m);
+                    for (std::size_t i = 64 * b; i < end; ++i) tab[pc(i) * blocks + b] |= std::uint64_t{1} << (i % 64);
+                    built = b + 1;
+                };
+                const std::size_t d = blocked_distance<true>(m, n, tab, blocks, tc, buf, max, build);
+                const std::size_t end = std::min(64 * built, m);
+                for (std::size_t i = 0; i < end; ++i) tab[pc(i) * blocks + i / 64] = 0;
+                return d;
+            }
+        }
         pattern_table<std::remove_cvref_t<decltype(pc)>> table(buf.table, alphabet, m, pc);
         if (m <= 64) {
             const std::uint64_t* rows = table.row(0);

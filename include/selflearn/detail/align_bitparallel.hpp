@@ -125,10 +125,16 @@ struct diagonal_band {
 /// `tc(j)`, its codes. With Banded, only the blocks meeting the band of `band_for(m, n, max)` are
 /// computed; cells outside it are over-estimated, so the result is exact when it is <= max and > max
 /// otherwise. Time O(blocks * n) (banded: O((max / 64 + 1) * n)); memory O(blocks).
-template <bool Banded, class TextCode>
+/// `start_block(b)` is called (banded only) when block b first enters the band, before it is used: the
+/// caller may fill the table's rows for that block lazily.
+struct no_block_start {
+    void operator()(std::size_t) const noexcept {}
+};
+
+template <bool Banded, class TextCode, class StartBlock = no_block_start>
 [[nodiscard]] std::size_t blocked_distance(std::size_t m, std::size_t n, const std::uint64_t* table,
                                            std::size_t blocks, const TextCode& tc, align_buffers& buf,
-                                           std::size_t max = 0) {
+                                           std::size_t max = 0, const StartBlock& start_block = {}) {
     grow(buf.pv, blocks);
     grow(buf.mv, blocks);
     grow(buf.block_score, blocks);
@@ -229,6 +235,7 @@ template <bool Banded, class TextCode>
                 // A block entering the band starts from D[i][j-1] = D[top - 1][j-1] + (i - top + 1):
                 // an over-estimate of cells that are all outside the band.
                 const std::size_t b = started;
+                start_block(b);
                 const std::size_t above = b == 0 ? j - 1 : score[b - 1];
                 pv[b] = ~std::uint64_t{0};
                 mv[b] = 0;
