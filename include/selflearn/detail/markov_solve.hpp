@@ -27,6 +27,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <numeric>
 #include <span>
 #include <string>
 #include <thread>
