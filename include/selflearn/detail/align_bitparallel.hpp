@@ -125,6 +125,96 @@ struct diagonal_band {
 /// `tc(j)`, its codes. With Banded, only the blocks meeting the band of `band_for(m, n, max)` are
 /// computed; cells outside it are over-estimated, so the result is exact when it is <= max and > max
 /// otherwise. Time O(blocks * n) (banded: O((max / 64 + 1) * n)); memory O(blocks).
+/// Unbanded blocked kernel: D[m][n], and D[m][j] for j = 0..n in `row` unless it is null.
+template <class TextCode>
+[[nodiscard]] std::size_t unbanded_distance(std::size_t m, std::size_t n, const std::uint64_t* table,
+                                            std::size_t blocks, const TextCode& tc, align_buffers& buf,
+                                            std::size_t* row) {
+    grow(buf.pv, blocks);
+    grow(buf.mv, blocks);
+    std::uint64_t* pv = buf.pv.data();
+    std::uint64_t* mv = buf.mv.data();
+    const unsigned last_bit = static_cast<unsigned>((m - 1) % 64);
+    for (std::size_t b = 0; b < blocks; ++b) {
+        pv[b] = ~std::uint64_t{0};
+        mv[b] = 0;
+    }
+    std::size_t result = m;
+    if (row != nullptr) row[0] = m;
+    std::size_t j = 0;
+    // Two columns at a time: block b of column j + 1 needs block b of column j and block b - 1 of
+    // column j + 1, so the two carry chains overlap instead of running one after the other.
+    for (; j + 1 < n; j += 2) {
+        const std::uint64_t* eq0 = table + tc(j) * blocks;
+        const std::uint64_t* eq1 = table + tc(j + 1) * blocks;
+        std::uint64_t hp0 = 1, hn0 = 0, ph0 = 0, mh0 = 0;
+        std::uint64_t hp1 = 1, hn1 = 0, ph1 = 0, mh1 = 0;
+        for (std::size_t b = 0; b < blocks; ++b) {
+            std::uint64_t p = pv[b];
+            std::uint64_t q = mv[b];
+            {
+                const std::uint64_t x = eq0[b] | hn0;
+                const std::uint64_t xv = eq0[b] | q;
+                const std::uint64_t xh = (((x & p) + p) ^ p) | x;
+                ph0 = q | ~(xh | p);
+                mh0 = p & xh;
+                const std::uint64_t phs = (ph0 << 1) | hp0;
+                const std::uint64_t mhs = (mh0 << 1) | hn0;
+                hp0 = ph0 >> 63;
+                hn0 = mh0 >> 63;
+                p = mhs | ~(xv | phs);
+                q = phs & xv;
+            }
+            {
+                const std::uint64_t x = eq1[b] | hn1;
+                const std::uint64_t xv = eq1[b] | q;
+                const std::uint64_t xh = (((x & p) + p) ^ p) | x;
+                ph1 = q | ~(xh | p);
+                mh1 = p & xh;
+                const std::uint64_t phs = (ph1 << 1) | hp1;
+                const std::uint64_t mhs = (mh1 << 1) | hn1;
+                hp1 = ph1 >> 63;
+                hn1 = mh1 >> 63;
+                pv[b] = mhs | ~(xv | phs);
+                mv[b] = phs & xv;
+            }
+        }
+        result += (ph0 >> last_bit) & 1U;
+        result -= (mh0 >> last_bit) & 1U;
+        if (row != nullptr) row[j + 1] = result;
+        result += (ph1 >> last_bit) & 1U;
+        result -= (mh1 >> last_bit) & 1U;
+        if (row != nullptr) row[j + 2] = result;
+    }
+    for (; j < n; ++j) {
+        const std::uint64_t* eq = table + tc(j) * blocks;
+        // Horizontal delta entering each block as two carry bits (+1, -1); row 0 grows by one.
+        std::uint64_t hp = 1;
+        std::uint64_t hn = 0;
+        std::uint64_t ph = 0;
+        std::uint64_t mh = 0;
+        for (std::size_t b = 0; b < blocks; ++b) {
+            const std::uint64_t p = pv[b];
+            const std::uint64_t q = mv[b];
+            const std::uint64_t x = eq[b] | hn;
+            const std::uint64_t xv = eq[b] | q;
+            const std::uint64_t xh = (((x & p) + p) ^ p) | x;
+            ph = q | ~(xh | p);
+            mh = p & xh;
+            const std::uint64_t phs = (ph << 1) | hp;
+            const std::uint64_t mhs = (mh << 1) | hn;
+            hp = ph >> 63;
+            hn = mh >> 63;
+            pv[b] = mhs | ~(xv | phs);
+            mv[b] = phs & xv;
+        }
+        result += (ph >> last_bit) & 1U;
+        result -= (mh >> last_bit) & 1U;
+        if (row != nullptr) row[j + 1] = result;
+    }
+    return result;
+}
+
 /// `start_block(b)` is called (banded only) when block b first enters the band, before it is used: the
 /// caller may fill the table's rows for that block lazily.
 struct no_block_start {
@@ -135,91 +225,18 @@ template <bool Banded, class TextCode, class StartBlock = no_block_start>
 [[nodiscard]] std::size_t blocked_distance(std::size_t m, std::size_t n, const std::uint64_t* table,
                                            std::size_t blocks, const TextCode& tc, align_buffers& buf,
                                            std::size_t max = 0, const StartBlock& start_block = {}) {
-    grow(buf.pv, blocks);
-    grow(buf.mv, blocks);
-    grow(buf.block_score, blocks);
-    std::uint64_t* pv = buf.pv.data();
-    std::uint64_t* mv = buf.mv.data();
-    std::size_t* score = buf.block_score.data();
-    const unsigned last_bit = static_cast<unsigned>((m - 1) % 64);
-    const std::size_t last_block = blocks - 1;
-    auto bottom = [&](std::size_t b) { return std::min(64 * (b + 1), m); };
     if constexpr (!Banded) {
-        for (std::size_t b = 0; b < blocks; ++b) {
-            pv[b] = ~std::uint64_t{0};
-            mv[b] = 0;
-        }
-        std::size_t result = m;
-        std::size_t j = 0;
-        // Two columns at a time: block b of column j + 1 needs block b of column j and block b - 1 of
-        // column j + 1, so the two carry chains overlap instead of running one after the other.
-        for (; j + 1 < n; j += 2) {
-            const std::uint64_t* eq0 = table + tc(j) * blocks;
-            const std::uint64_t* eq1 = table + tc(j + 1) * blocks;
-            std::uint64_t hp0 = 1, hn0 = 0, ph0 = 0, mh0 = 0;
-            std::uint64_t hp1 = 1, hn1 = 0, ph1 = 0, mh1 = 0;
-            for (std::size_t b = 0; b < blocks; ++b) {
-                std::uint64_t p = pv[b];
-                std::uint64_t q = mv[b];
-                {
-                    const std::uint64_t x = eq0[b] | hn0;
-                    const std::uint64_t xv = eq0[b] | q;
-                    const std::uint64_t xh = (((x & p) + p) ^ p) | x;
-                    ph0 = q | ~(xh | p);
-                    mh0 = p & xh;
-                    const std::uint64_t phs = (ph0 << 1) | hp0;
-                    const std::uint64_t mhs = (mh0 << 1) | hn0;
-                    hp0 = ph0 >> 63;
-                    hn0 = mh0 >> 63;
-                    p = mhs | ~(xv | phs);
-                    q = phs & xv;
-                }
-                {
-                    const std::uint64_t x = eq1[b] | hn1;
-                    const std::uint64_t xv = eq1[b] | q;
-                    const std::uint64_t xh = (((x & p) + p) ^ p) | x;
-                    ph1 = q | ~(xh | p);
-                    mh1 = p & xh;
-                    const std::uint64_t phs = (ph1 << 1) | hp1;
-                    const std::uint64_t mhs = (mh1 << 1) | hn1;
-                    hp1 = ph1 >> 63;
-                    hn1 = mh1 >> 63;
-                    pv[b] = mhs | ~(xv | phs);
-                    mv[b] = phs & xv;
-                }
-            }
-            result += (ph0 >> last_bit) & 1U;
-            result -= (mh0 >> last_bit) & 1U;
-            result += (ph1 >> last_bit) & 1U;
-            result -= (mh1 >> last_bit) & 1U;
-        }
-        for (; j < n; ++j) {
-            const std::uint64_t* eq = table + tc(j) * blocks;
-            // Horizontal delta entering each block as two carry bits (+1, -1); row 0 grows by one.
-            std::uint64_t hp = 1;
-            std::uint64_t hn = 0;
-            std::uint64_t ph = 0;
-            std::uint64_t mh = 0;
-            for (std::size_t b = 0; b < blocks; ++b) {
-                const std::uint64_t p = pv[b];
-                const std::uint64_t q = mv[b];
-                const std::uint64_t x = eq[b] | hn;
-                const std::uint64_t xv = eq[b] | q;
-                const std::uint64_t xh = (((x & p) + p) ^ p) | x;
-                ph = q | ~(xh | p);
-                mh = p & xh;
-                const std::uint64_t phs = (ph << 1) | hp;
-                const std::uint64_t mhs = (mh << 1) | hn;
-                hp = ph >> 63;
-                hn = mh >> 63;
-                pv[b] = mhs | ~(xv | phs);
-                mv[b] = phs & xv;
-            }
-            result += (ph >> last_bit) & 1U;
-            result -= (mh >> last_bit) & 1U;
-        }
-        return result;
+        return unbanded_distance(m, n, table, blocks, tc, buf, nullptr);
     } else {
+        grow(buf.pv, blocks);
+        grow(buf.mv, blocks);
+        grow(buf.block_score, blocks);
+        std::uint64_t* pv = buf.pv.data();
+        std::uint64_t* mv = buf.mv.data();
+        std::size_t* score = buf.block_score.data();
+        const unsigned last_bit = static_cast<unsigned>((m - 1) % 64);
+        const std::size_t last_block = blocks - 1;
+        auto bottom = [&](std::size_t b) { return std::min(64 * (b + 1), m); };
         const diagonal_band band = band_for(m, n, max);
         const long long mm = static_cast<long long>(m);
         std::size_t first = 0;
@@ -283,26 +300,7 @@ template <bool Banded, class TextCode, class StartBlock = no_block_start>
 template <class TextCode>
 void blocked_last_row(std::size_t m, std::size_t n, const std::uint64_t* table, std::size_t blocks,
                       const TextCode& tc, align_buffers& buf, std::size_t* row) {
-    grow(buf.pv, blocks);
-    grow(buf.mv, blocks);
-    std::uint64_t* pv = buf.pv.data();
-    std::uint64_t* mv = buf.mv.data();
-    for (std::size_t b = 0; b < blocks; ++b) {
-        pv[b] = ~std::uint64_t{0};
-        mv[b] = 0;
-    }
-    const unsigned last_bit = static_cast<unsigned>((m - 1) % 64);
-    const std::size_t last_block = blocks - 1;
-    std::size_t score = m;
-    row[0] = score;
-    for (std::size_t j = 0; j < n; ++j) {
-        const std::uint64_t* eq = table + tc(j) * blocks;
-        int hin = 1;
-        for (std::size_t b = 0; b < last_block; ++b) hin = advance_block(pv[b], mv[b], eq[b], hin, 63).hout;
-        hin = advance_block(pv[last_block], mv[last_block], eq[last_block], hin, last_bit).hout;
-        score = static_cast<std::size_t>(static_cast<long long>(score) + hin);
-        row[j + 1] = score;
-    }
+    (void)unbanded_distance(m, n, table, blocks, tc, buf, row);
 }
 
 /// Bytes of traceback store for an m x n subproblem.
