@@ -173,7 +173,10 @@ void runner::add_session(std::vector<cli::log_turn>& turns) {
             selflearn::projected_example example{target_text, *selflearn::projected_markup(target_text, target, result),
                                                  *success.intent};
             auto& gold = produced[std::move(example)];
-            if (!gold) gold = turns[i].gold_annotation ? turns[i].gold_annotation : turns[i].turn.annotation;
+            // Gold: the failed turn's gold_annotation, or (a compact simulated log) its correct annotation.
+            if (!gold && turns[i].gold_goal) {
+                gold = turns[i].gold_annotation ? turns[i].gold_annotation : turns[i].turn.annotation;
+            }
             break;
         }
     }
