@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -417,7 +418,7 @@ TEST_CASE("error cases name what is wrong") {
     transition_counts<std::string> c;
     CHECK_THROWS_WITH_AS(c.add("a", "b", -1), doctest::Contains("'a' to state 'b' is negative"), invalid_argument);
     CHECK_THROWS_WITH_AS(c.add("a", "b", std::nan("")), doctest::Contains("not finite"), invalid_argument);
-    CHECK_THROWS_WITH_AS(c.add("a", "b", INFINITY), doctest::Contains("not finite"), invalid_argument);
+    CHECK_THROWS_WITH_AS(c.add("a", "b", std::numeric_limits<double>::infinity()), doctest::Contains("not finite"), invalid_argument);
 
     std::vector<transition<std::string>> bad_p{{"a", "b", 1.5}};
     CHECK_THROWS_WITH_AS(absorbing_chain<std::string>::from_probabilities(bad_p),
@@ -461,17 +462,17 @@ TEST_CASE("error cases name what is wrong") {
                          doctest::Contains("state '0' is given twice"), invalid_argument);
 
     // Dense solver checks.
-    CHECK_THROWS_WITH_AS(selflearn::solve_dense(Eigen::MatrixXd::Zero(2, 3), Eigen::MatrixXd::Zero(2, 1)),
+    CHECK_THROWS_WITH_AS((void)selflearn::solve_dense(Eigen::MatrixXd::Zero(2, 3), Eigen::MatrixXd::Zero(2, 1)),
                          doctest::Contains("Q must be square"), invalid_argument);
     Eigen::Matrix2d q{{0.5, 0.5}, {0.5, 0.5}};
     Eigen::Matrix<double, 2, 1> r{{0.0}, {0.0}};
-    CHECK_THROWS_WITH_AS(selflearn::solve_dense(q, r), doctest::Contains("no absorbing state can be reached from 2"),
+    CHECK_THROWS_WITH_AS((void)selflearn::solve_dense(q, r), doctest::Contains("no absorbing state can be reached from 2"),
                          selflearn::unreachable_absorption);
     Eigen::Matrix<double, 2, 1> r_bad{{0.1}, {0.0}};
-    CHECK_THROWS_WITH_AS(selflearn::solve_dense(q, r_bad), doctest::Contains("row 0 of [Q R] sums to 1.1"),
+    CHECK_THROWS_WITH_AS((void)selflearn::solve_dense(q, r_bad), doctest::Contains("row 0 of [Q R] sums to 1.1"),
                          invalid_argument);
-    Eigen::Matrix<double, 2, 1> r_nan{{NAN}, {0.0}};
-    CHECK_THROWS_WITH_AS(selflearn::solve_dense(q, r_nan), doctest::Contains("R(0, 0) = nan is not finite"),
+    Eigen::Matrix<double, 2, 1> r_nan{{std::numeric_limits<double>::quiet_NaN()}, {0.0}};
+    CHECK_THROWS_WITH_AS((void)selflearn::solve_dense(q, r_nan), doctest::Contains("R(0, 0) = nan is not finite"),
                          invalid_argument);
 
     // Size guards and lookups.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -354,7 +355,7 @@ TEST_CASE("scores given in the log instead of a scorer") {
 TEST_CASE("error cases") {
     using selflearn::invalid_argument;
     CHECK_THROWS_WITH_AS(rewrite_miner({.window = -1}), doctest::Contains("window -1 must be >= 0"), invalid_argument);
-    CHECK_THROWS_WITH_AS(rewrite_miner({.threshold = NAN}), doctest::Contains("threshold is NaN"), invalid_argument);
+    CHECK_THROWS_WITH_AS(rewrite_miner({.threshold = std::numeric_limits<double>::quiet_NaN()}), doctest::Contains("threshold is NaN"), invalid_argument);
     CHECK_THROWS_WITH_AS(rewrite_miner({.min_probability = 2}), doctest::Contains("min_probability 2"), invalid_argument);
     rewrite_miner miner;
     CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", 0, "x", bad), make("b", 1, "y", ok)}),
@@ -362,7 +363,7 @@ TEST_CASE("error cases") {
     CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", 5, "x", bad), make("a", 1, "y", ok)}),
                          doctest::Contains("session 'a', turn 1: time 1 is earlier than the turn before"),
                          invalid_argument);
-    CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", NAN, "x", bad)}),
+    CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", std::numeric_limits<double>::quiet_NaN(), "x", bad)}),
                          doctest::Contains("time nan is not finite"), invalid_argument);
     CHECK_THROWS_WITH_AS(miner.add_session(std::vector<turn>{make("a", 0, "  ", bad)}),
                          doctest::Contains("session 'a', turn 0: the utterance is empty"), invalid_argument);
