@@ -9,7 +9,7 @@ endforeach()
 set(build_dir "${WORK_DIR}/${MODE}")
 file(REMOVE_RECURSE "${build_dir}")
 set(args -S "${APP_DIR}" -B "${build_dir}" -G "${GENERATOR}" -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
-    -DCONSUME=${MODE} -DCMAKE_BUILD_TYPE=Release)
+    -DCONSUME=${MODE} -DCMAKE_BUILD_TYPE=Debug)  # Debug: the fastest compile of a heavy header set
 
 if(MODE STREQUAL "find_package")
     list(APPEND args "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
