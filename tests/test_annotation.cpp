@@ -1,9 +1,9 @@
 #include <selflearn/annotation.hpp>
 
-#include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
+#include "snips.hpp"
 
-#include <fstream>
+#include <doctest/doctest.h>
+
 #include <random>
 #include <string>
 #include <vector>
@@ -94,27 +94,19 @@ TEST_CASE("markup: random annotated texts round-trip through markup and through 
 }
 
 TEST_CASE("markup: exact round trip on every SNIPS utterance, through text, tokens and BIO") {
-    std::size_t lines = 0;
+    const auto records = test_data::snips_records();
     std::size_t slots = 0;
-    for (const char* file : {"train.jsonl", "validate.jsonl"}) {
-        std::ifstream in(std::string(SELFLEARN_TEST_DATA_DIR) + "/" + file);
-        REQUIRE_MESSAGE(in.good(), "cannot open the SNIPS data: " << file);
-        std::string line;
-        while (std::getline(in, line)) {
-            ++lines;
-            const auto record = nlohmann::json::parse(line);
-            const auto markup = record.at("annotation").get<std::string>();
-            const auto parsed = parse_markup(markup);
-            REQUIRE(parsed.text == record.at("text").get<std::string>());
-            REQUIRE(to_markup(parsed) == markup);
-            const auto tokens = tokenize_annotated(parsed);
-            REQUIRE(to_annotated_text(tokens) == parsed);
-            const auto bio = to_bio(tokens.tokens.size(), tokens.slots);
-            REQUIRE(from_bio(bio, bio_repair::reject) == tokens.slots);
-            slots += parsed.slots.size();
-        }
+    for (const auto& record : records) {
+        const auto parsed = parse_markup(record.annotation);
+        REQUIRE(parsed.text == record.text);
+        REQUIRE(to_markup(parsed) == record.annotation);
+        const auto tokens = tokenize_annotated(parsed);
+        REQUIRE(to_annotated_text(tokens) == parsed);
+        const auto bio = to_bio(tokens.tokens.size(), tokens.slots);
+        REQUIRE(from_bio(bio, bio_repair::reject) == tokens.slots);
+        slots += parsed.slots.size();
     }
-    CHECK(lines == 14484);
+    CHECK(records.size() == 14484);
     CHECK(slots > 30000);
 }
 

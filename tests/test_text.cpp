@@ -1,3 +1,5 @@
+#include "snips.hpp"
+
 #include <selflearn/tokenize.hpp>
 #include <selflearn/utf8.hpp>
 #include <selflearn/vocabulary.hpp>
@@ -5,7 +7,6 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -198,25 +199,25 @@ TEST_CASE("tokenize: random texts keep every non-space byte in exactly one token
 }
 
 TEST_CASE("tokenize: every SNIPS utterance tokenises, and tokens cover the text") {
-    std::size_t lines = 0;
+    const auto records = test_data::snips_records();
     std::size_t tokens_seen = 0;
-    for (const char* file : {"train.jsonl", "validate.jsonl"}) {
-        std::ifstream in(std::string(SELFLEARN_TEST_DATA_DIR) + "/" + file);
-        REQUIRE_MESSAGE(in.good(), "cannot open the SNIPS data: " << file);
-        std::string line;
-        while (std::getline(in, line)) {
-            ++lines;
-            const auto tokens = tokenize(line, {.fold_case = true});
-            REQUIRE_FALSE(tokens.empty());
-            for (const auto& t : tokens) {
-                REQUIRE(t.end <= line.size());
-                REQUIRE(t.text == fold_case(std::string_view(line).substr(t.begin, t.end - t.begin)));
-            }
-            tokens_seen += tokens.size();
+    for (const auto& record : records) {
+        const auto& text = record.text;
+        const auto tokens = tokenize(text, {.fold_case = true});
+        REQUIRE_FALSE(tokens.empty());
+        std::size_t at = 0;
+        for (const auto& t : tokens) {
+            REQUIRE(t.begin >= at);
+            REQUIRE(t.end <= text.size());
+            REQUIRE(t.text == fold_case(std::string_view(text).substr(t.begin, t.end - t.begin)));
+            REQUIRE(text.find_first_not_of(' ', at) == t.begin);  // only spaces between tokens
+            at = t.end;
         }
+        REQUIRE(at == text.size());  // the text does not end in white space (folded in the source)
+        tokens_seen += tokens.size();
     }
-    CHECK(lines == 14484);
-    CHECK(tokens_seen > lines * 10);
+    CHECK(records.size() == 14484);
+    CHECK(tokens_seen > records.size() * 8);
 }
 
 TEST_CASE("vocabulary interns words into dense, stable ids") {
