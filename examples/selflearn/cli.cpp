@@ -145,6 +145,8 @@ void input::for_each_line(const std::function<void(std::string_view, const locat
             try {
                 handle(line, where);
                 continue;
+            } catch (const located_input_error&) {
+                throw;
             } catch (const input_error& e) {
                 problem = e.what();
             } catch (const selflearn::error& e) {

@@ -34,6 +34,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// An input error whose message already names its file and line(s): reported as it is, never skipped
+/// line by line (the code that throws it has applied --skip-invalid itself).
+class located_input_error : public input_error {
+public:
+    using input_error::input_error;
+};
+
 /// One option a subcommand accepts. An empty `value_name` makes it a flag.
 struct option {
     std::string name;         // without the leading "--"
@@ -81,6 +88,8 @@ public:
     void for_each_line(const std::function<void(std::string_view, const location&)>& handle);
     [[nodiscard]] std::size_t lines_read() const { return lines_read_; }
     [[nodiscard]] std::size_t lines_skipped() const { return lines_skipped_; }
+    [[nodiscard]] bool skip_invalid() const { return skip_invalid_; }
+    [[nodiscard]] const std::string& command_name() const { return command_; }
 
 private:
     std::vector<std::string> files_;

@@ -1,8 +1,11 @@
 #include "session_log.hpp"
 
+#include <selflearn/error.hpp>
+
 #include <fmt/format.h>
 
 #include <cmath>
+#include <iostream>
 #include <unordered_set>
 
 namespace cli {
@@ -57,10 +60,26 @@ json to_json(const log_turn& lt) {
 void for_each_session(input& in, const std::function<void(std::vector<log_turn>&)>& handle) {
     std::unordered_set<std::uint64_t> finished;
     std::vector<log_turn> current;
+    std::size_t sessions_skipped = 0;
     const auto flush = [&] {
         if (current.empty()) return;
         finished.insert(std::hash<std::string>{}(current.front().turn.session));
-        handle(current);
+        std::string problem;
+        try {
+            handle(current);
+        } catch (const input_error& e) {
+            problem = e.what();
+        } catch (const selflearn::error& e) {
+            problem = e.what();
+        }
+        if (!problem.empty()) {
+            const auto message = fmt::format("{}:{}-{}: session \"{}\": {}", current.front().where.file,
+                                             current.front().where.line, current.back().where.line,
+                                             current.front().turn.session, problem);
+            if (!in.skip_invalid()) throw located_input_error(message);
+            ++sessions_skipped;
+            std::cerr << "selflearn " << in.command_name() << ": skipped " << message << '\n';
+        }
         current.clear();
     };
     in.for_each([&](const json& line, const location& where) {
@@ -84,6 +103,9 @@ void for_each_session(input& in, const std::function<void(std::vector<log_turn>&
         current.push_back(std::move(t));
     });
     flush();
+    if (sessions_skipped > 0) {
+        std::cerr << "selflearn " << in.command_name() << ": skipped " << sessions_skipped << " session(s)\n";
+    }
 }
 
 }  // namespace cli

@@ -31,9 +31,11 @@ json to_json(const log_turn& t);
 
 /// Streams the sessions of a log: calls `handle` once per session with its turns in order. Turns of a
 /// session must be contiguous and in non-decreasing time; otherwise the run stops with an input_error
-/// naming the file and line (a session seen again after another one started is detected through a set
-/// of 64-bit hashes of finished session ids, so memory grows with sessions by 8 bytes each, not with turns).
-/// Bad lines follow the input's --skip-invalid rule.
+/// naming the file and line (a session seen again after another one started is detected through a hash
+/// set of 64-bit hashes of finished session ids: about 40 bytes per session, nothing per turn).
+/// Bad lines follow the input's --skip-invalid rule. When `handle` throws (a selflearn::error or an
+/// input_error), the error names the session and its lines; with --skip-invalid the whole session is
+/// reported and skipped instead.
 void for_each_session(input& in, const std::function<void(std::vector<log_turn>&)>& handle);
 
 }  // namespace cli
