@@ -61,8 +61,11 @@ int run_pipeline(const cli::arguments& args) {
         scorer = std::make_unique<pipeline::lexical_scorer>();
     } else if (scorer_name == "chars") {
         scorer = std::make_unique<pipeline::character_scorer>();
+    } else if (scorer_name == "log") {
+        scorer = std::make_unique<pipeline::log_scorer>();
     } else {
-        throw cli::usage_error(fmt::format("option '--scorer' must be 'words' or 'chars', got '{}'", scorer_name));
+        throw cli::usage_error(
+            fmt::format("option '--scorer' must be 'words', 'chars' or 'log', got '{}'", scorer_name));
     }
     pipeline::runner runner(s, std::move(scorer), std::move(detector));
     cli::input in({*log}, args.flag("skip-invalid"), "pipeline");
@@ -111,7 +114,8 @@ const cli::registration pipeline_command{cli::command{
                 {"window-seconds", "S", "rephrase candidates: at most S seconds after the turn", "60"},
                 {"window-turns", "K", "rephrase candidates: at most K turns after the turn", "3"},
                 {"scorer", "KIND",
-                 "paraphrase scorer: 'words' (word-level, misheard words cost little) or 'chars' (as selflearn mine)",
+                 "paraphrase scorer: 'words' (word-level, misheard words cost little), 'chars' (as selflearn mine) or\n"
+                 "                           'log' (each turn's rephrase_score field: a model's score vs the turn before)",
                  "words"},
                 {"threshold", "X", "a candidate is a rephrase when the paraphrase score is >= X", "0.5"},
                 {"friction", "KIND", "friction detector: 'outcome' (defect) or 'confidence'", "outcome"},

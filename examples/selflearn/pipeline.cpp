@@ -67,6 +67,15 @@ double character_scorer::score(const session_view& session, std::size_t earlier,
     return selflearn::lexical_rephrase_scorer::similarity(session.normalized[earlier], session.normalized[later]);
 }
 
+double log_scorer::score(const session_view& session, std::size_t earlier, std::size_t later) {
+    if (later != earlier + 1) return 0.0;
+    return (*session.turns)[later].rephrase_score.value_or(0.0);
+}
+
+std::string log_scorer::describe() const {
+    return "log: the paraphrase model's rephrase_score carried by each turn (adjacent turns only)";
+}
+
 std::string character_scorer::describe() const {
     return "chars: Levenshtein similarity of the normalised texts' code points (as selflearn mine)";
 }

@@ -66,6 +66,15 @@ public:
     [[nodiscard]] std::string describe() const override;
 };
 
+/// A paraphrase model's scores carried in the log: each turn's "rephrase_score" is the score that it
+/// rephrases the turn just before it. A candidate pair that is not adjacent, or a turn without the field,
+/// scores 0 (not a rephrase).
+class log_scorer final : public paraphrase_scorer {
+public:
+    double score(const session_view& session, std::size_t earlier, std::size_t later) override;
+    [[nodiscard]] std::string describe() const override;
+};
+
 /// Decides whether a turn caused friction (the assistant failed the user).
 class friction_detector {
 public:

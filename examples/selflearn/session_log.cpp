@@ -36,6 +36,13 @@ log_turn parse_turn(const json& line) {
         }
         t.confidence = confidence;
     }
+    if (const json* r = optional_field(line, "rephrase_score", json::value_t::number_float)) {
+        const double score = r->get<double>();
+        if (!(score >= 0.0 && score <= 1.0)) {
+            throw input_error(fmt::format("field \"rephrase_score\" must be in [0, 1], got {}", score));
+        }
+        result.rephrase_score = score;
+    }
     if (const json* g = optional_field(line, "gold_goal", json::value_t::string)) result.gold_goal = g->get<std::string>();
     if (const json* g = optional_field(line, "gold_annotation", json::value_t::string)) {
         result.gold_annotation = g->get<std::string>();
@@ -52,6 +59,7 @@ json to_json(const log_turn& lt) {
     if (t.annotation) j["annotation"] = *t.annotation;
     if (t.intent) j["intent"] = *t.intent;
     if (t.confidence) j["confidence"] = *t.confidence;
+    if (lt.rephrase_score) j["rephrase_score"] = *lt.rephrase_score;
     if (lt.gold_goal) j["gold_goal"] = *lt.gold_goal;
     if (lt.gold_annotation) j["gold_annotation"] = *lt.gold_annotation;
     return j;

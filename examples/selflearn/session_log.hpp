@@ -1,8 +1,8 @@
 #pragma once
 // Reading and writing the JSON Lines session log (format in docs/pipeline.md):
 // {"session": "s17", "time": 12.5, "text": "play maj and dragons", "outcome": "defect"}
-// with optional "annotation", "intent", "confidence", and the simulator's gold fields "gold_goal" and
-// "gold_annotation".
+// with optional "annotation", "intent", "confidence", "rephrase_score" (a paraphrase model's score that the
+// turn rephrases the turn before it), and the simulator's gold fields "gold_goal" and "gold_annotation".
 
 #include "cli.hpp"
 
@@ -20,6 +20,7 @@ struct log_turn {
     selflearn::turn turn;
     std::optional<std::string> gold_goal;        // id of the user's goal (simulated logs)
     std::optional<std::string> gold_annotation;  // the correct markup of the turn (simulated logs)
+    std::optional<double> rephrase_score;        // a model's score, in [0, 1], that this turn rephrases the one before
     location where;                              // file and line it came from
 };
 
