@@ -2,6 +2,7 @@
 // paraphrase pairs built from an annotated corpus, clean and with misrecognition noise on the target.
 
 #include "cli.hpp"
+#include "corpus.hpp"
 
 #include <selflearn/annotation.hpp>
 #include <selflearn/detail/project_random.hpp>
@@ -125,16 +126,8 @@ int run_eval(const cli::arguments& args) {
     base.context_weight = args.number("context-weight", 0, 1e9);
     const bool markdown = args.flag("markdown");
 
-    std::vector<selflearn::labelled_utterance> corpus;
     cli::input in(args, "eval-projection");
-    in.for_each([&](const cli::json& line, const cli::location&) {
-        const auto& text = cli::require_string(line, "text");
-        auto parsed = selflearn::parse_markup(cli::require_string(line, "annotation"));
-        if (parsed.text != text) {
-            throw cli::input_error("field \"text\" is not the plain text of field \"annotation\"");
-        }
-        corpus.push_back({std::move(parsed), cli::require_string(line, "intent")});
-    });
+    const auto corpus = cli::read_labelled_corpus(in);
     const auto pairs = selflearn::generate_paraphrase_pairs(
         corpus, {.seed = seed, .positives = pair_count, .slot_negatives = 0, .intent_negatives = 0});
     if (pairs.empty()) throw cli::input_error("the corpus gives no paraphrase pairs (no signature has two carriers)");

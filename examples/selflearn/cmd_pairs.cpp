@@ -1,6 +1,7 @@
 // `selflearn pairs`: synthetic paraphrase pairs (positives and hard negatives) from an annotated corpus.
 
 #include "cli.hpp"
+#include "corpus.hpp"
 
 #include <selflearn/annotation.hpp>
 #include <selflearn/paraphrase.hpp>
@@ -23,16 +24,8 @@ int run_pairs(const cli::arguments& args) {
     options.slot_negatives = static_cast<std::size_t>(args.integer("slot-negatives", 0, 100'000'000));
     options.intent_negatives = static_cast<std::size_t>(args.integer("intent-negatives", 0, 100'000'000));
 
-    std::vector<selflearn::labelled_utterance> corpus;
     cli::input in(args, "pairs");
-    in.for_each([&](const cli::json& line, const cli::location&) {
-        const auto& text = cli::require_string(line, "text");
-        auto parsed = selflearn::parse_markup(cli::require_string(line, "annotation"));
-        if (parsed.text != text) {
-            throw cli::input_error("field \"text\" is not the plain text of field \"annotation\"");
-        }
-        corpus.push_back({std::move(parsed), cli::require_string(line, "intent")});
-    });
+    const auto corpus = cli::read_labelled_corpus(in);
     const auto pairs = selflearn::generate_paraphrase_pairs(corpus, options);
     cli::output out(args);
     std::size_t counts[3] = {0, 0, 0};
