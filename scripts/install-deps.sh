@@ -4,14 +4,21 @@
 set -euo pipefail
 
 packages=(
-    cmake make g++ clang pkg-config git
+    cmake make g++ clang libclang-rt-14-dev pkg-config git   # clang's runtime: sanitizers and libFuzzer
     libeigen3-dev libfmt-dev                 # the library's dependencies
     doctest-dev nlohmann-json3-dev           # tests; JSON for the example program only
     libbenchmark-dev libedlib-dev            # bench/ (edlib is a peer measured side by side)
     python3 python3-levenshtein python3-numpy python3-scipy   # cross-checks and benchmark peers
-    r-cran-markovchain                       # cross-check of absorbing chains (pulls in R)
+    python3-sklearn                          # cross-check of the trained logistic models
+    r-cran-markovchain r-cran-jsonlite       # cross-check of absorbing chains (markovchain does not pull in jsonlite)
     time                                     # peak-memory figures of the pipeline benchmark
 )
+
+# --list: print the packages, one per line (scripts/check-test-deps.py checks them against what the tests load).
+if [ "${1:-}" = --list ]; then
+    printf '%s\n' "${packages[@]}"
+    exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do
