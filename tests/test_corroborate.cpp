@@ -111,3 +111,54 @@ TEST_CASE("merging shards equals counting everything in one place, in any order 
         for (const auto& [ex, session] : events) CHECK(merged.support(ex) == whole.support(ex));
     }
 }
+
+TEST_CASE("session_votes: on a stream of whole sessions, the support equals corroboration's, sharded or not") {
+    std::mt19937_64 rng(7);
+    const std::vector<projected_example> pool = {
+        example("play maj and dragons", "play [artist : maj and dragons]", "PlayMusic"),
+        example("play maj and dragons", "play maj and [artist : dragons]", "PlayMusic"),
+        example("play maj and dragons", "play [artist : maj and dragons]", "AddToPlaylist"),
+        example("wake me at six", "wake me at [time : six]", "SetAlarm"),
+        example("book a table", "book a table", "BookRestaurant")};
+    for (int round = 0; round < 50; ++round) {
+        corroboration reference_votes;
+        selflearn::session_votes whole, shard_a, shard_b;
+        const std::size_t sessions = 1 + rng() % 40;
+        for (std::size_t s = 0; s < sessions; ++s) {
+            std::vector<projected_example> produced;
+            const std::size_t count = rng() % 4;  // a session may produce nothing, or one example twice
+            for (std::size_t k = 0; k < count; ++k) produced.push_back(pool[rng() % pool.size()]);
+            const std::string id = "s" + std::to_string(s);
+            for (const auto& e : produced) reference_votes.add(e, id);
+            whole.add_session(produced);
+            (s % 3 == 0 ? shard_a : shard_b).add_session(produced);
+        }
+        shard_a.merge(shard_b);
+        CHECK(whole.sessions() == sessions);
+        CHECK(shard_a.sessions() == sessions);
+        CHECK(whole.size() == reference_votes.size());
+        for (const auto& e : pool) {
+            CHECK(whole.support(e) == reference_votes.support(e));
+            CHECK(shard_a.support(e) == reference_votes.support(e));
+        }
+        for (std::size_t k = 1; k <= 3; ++k) {
+            const auto expected = reference_votes.supported(k);
+            const auto got = whole.supported(k);
+            REQUIRE(got.size() == expected.size());
+            for (std::size_t i = 0; i < got.size(); ++i) {
+                CHECK(got[i].first == expected[i].example);
+                CHECK(got[i].second == expected[i].support);
+            }
+        }
+    }
+    CHECK_THROWS_AS((void)selflearn::session_votes{}.supported(0), selflearn::invalid_argument);
+}
+
+TEST_CASE("session_votes: merging an aggregator with itself doubles every vote") {
+    selflearn::session_votes v;
+    const std::vector<projected_example> one = {example("a b", "a [x : b]", "I"), example("a b", "a [x : b]", "I")};
+    v.add_session(one);
+    v.merge(v);
+    CHECK(v.support(one[0]) == 2);
+    CHECK(v.sessions() == 2);
+}
