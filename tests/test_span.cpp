@@ -3,14 +3,33 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+// Counting allocator: every allocation of this test program goes through here; while `counting` is set,
+// the bytes asked for are added up (frees are not subtracted, so this bounds the peak from above).
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<std::size_t> allocated_bytes{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+    if (counting.load(std::memory_order_relaxed)) allocated_bytes.fetch_add(size, std::memory_order_relaxed);
+    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -584,4 +603,105 @@ TEST_CASE("span_context maps positions and spans back to turns, words and text")
     const std::vector<std::size_t> one_piece{1};
     CHECK_THROWS_AS(ctx.add_turn({"a", "b"}, one_piece), selflearn::invalid_argument);
     CHECK(ctx.size() == 10);  // failed additions leave the context unchanged
+}
+
+TEST_CASE("k best spans of tied scores use O(n + k) memory (counted allocations) and match brute force") {
+    // Issue 14: every score tied and a max_length beyond n made the candidate list quadratic.
+    for (std::size_t n : {1000u, 4000u}) {
+        const std::vector<double> zeros(n, 0.0);
+        for (std::size_t k : {1u, 10u, 1000u}) {
+            span_options o;
+            o.max_length = 1000000000;
+            selflearn::span_decoder decoder;
+            std::vector<scored_span> out;
+            allocated_bytes = 0;
+            counting = true;
+            decoder.top(log_scores(zeros, zeros), k, out, o);
+            counting = false;
+            INFO("n = ", n, ", k = ", k, ", bytes = ", allocated_bytes.load());
+            CHECK(allocated_bytes.load() <= 200 * n + 100 * k + 4096);
+            // The first k in the order: start 0 with ends 0, 1, ..., k - 1 (all scores 0).
+            REQUIRE(out.size() == k);
+            for (std::size_t r = 0; r < k; ++r) CHECK(out[r] == scored_span{0, r, 0.0});
+        }
+    }
+    // The same with probabilities all 0 (products tie at 0 whatever the other factor).
+    const std::vector<double> p_zero(3000, 0.0);
+    const std::vector<double> p_mixed = [] {
+        std::vector<double> v(3000);
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i % 7) / 7.0;
+        return v;
+    }();
+    span_options o;
+    o.max_length = 3000;
+    allocated_bytes = 0;
+    counting = true;
+    const auto spans = selflearn::top_spans(probabilities(p_zero, p_mixed), 5, o);
+    counting = false;
+    CHECK(allocated_bytes.load() <= 200 * 3000 + 100 * 5 + 4096);
+    CHECK(spans == std::vector<scored_span>{{0, 0, 0.0}, {0, 1, 0.0}, {0, 2, 0.0}, {0, 3, 0.0}, {0, 4, 0.0}});
+    // Small all-tied cases against brute force, every k.
+    for (std::size_t n = 1; n <= 12; ++n) {
+        problem p;
+        p.start.assign(n, 0.0);
+        p.end.assign(n, 0.0);
+        for (std::size_t L : {std::size_t{1}, std::size_t{3}, n, std::size_t{1000000000}}) {
+            p.max_length = L;
+            for (std::size_t k = 1; k <= n * (n + 1) / 2 + 1; ++k) {
+                CHECK(fast_top(p, k, overlap::allowed) == brute_force(p, k, overlap::allowed));
+            }
+        }
+    }
+}
+
+TEST_CASE("log-scores beyond max_abs_log_score are rejected; at the limit best and top agree and are finite") {
+    // Issue 14: -1e308 + -1e308 overflowed to -inf; top_spans dropped the span while best_span kept it.
+    const std::vector<double> low{-1e308};
+    const std::vector<double> ok{0.0};
+    CHECK_THROWS_WITH_AS(log_scores(low, low),
+                         doctest::Contains("selflearn::log_scores: start score at position 0 is -1e+308"),
+                         selflearn::invalid_argument);
+    CHECK_THROWS_WITH_AS(log_scores(ok, std::vector<double>{1e308}),
+                         doctest::Contains("end score at position 0 is 1e+308"), selflearn::invalid_argument);
+    const double m = selflearn::max_abs_log_score;
+    for (double sign : {-1.0, 1.0}) {
+        problem p;
+        p.start = {sign * m, 0.0, sign * m};
+        p.end = {sign * m, sign * m, 0.0};
+        p.max_length = 3;
+        const auto best = fast_best(p);
+        const auto top = fast_top(p, 6, overlap::allowed);
+        REQUIRE(best.has_value());
+        REQUIRE(!top.empty());
+        CHECK(*best == top.front());
+        CHECK(top == brute_force(p, 6, overlap::allowed));
+        for (const auto& s : top) CHECK(std::isfinite(s.score));
+        // The extreme span [0, 0] scores exactly +-DBL_MAX and is kept.
+        const scored_span extreme{0, 0, sign * std::numeric_limits<double>::max()};
+        CHECK(std::find(top.begin(), top.end(), extreme) != top.end());
+        CHECK(top.size() == 6);
+    }
+}
+
+TEST_CASE("span_options own their masks: binding a temporary mask is safe") {
+    // Issue 14: `o.start_mask = ctx.mask_excluding_turn(i)` kept a view of a destroyed vector.
+    static_assert(std::is_same_v<decltype(span_options{}.start_mask), std::vector<std::uint8_t>>);
+    selflearn::span_context ctx;
+    ctx.add_special();
+    ctx.add_turn({"play", "maj", "and", "dragons"});
+    ctx.add_special();
+    ctx.add_turn({"play", "imagine", "dragons"});
+    span_options o;
+    o.max_length = 5;
+    o.start_mask = ctx.mask_excluding_turn(1);
+    o.end_mask = ctx.mask_excluding_turn(1);
+    // Reuse the freed memory with other bytes: a view would now read 7s (an error) or wrong masks.
+    std::vector<std::vector<std::uint8_t>> noise;
+    for (int i = 0; i < 64; ++i) noise.emplace_back(ctx.size(), std::uint8_t{7});
+    const std::vector<double> start{0, 1, 3, 0, 0, 0, 9, 0, 0};
+    const std::vector<double> end{0, 0, 0, 0, 3, 0, 0, 0, 9};
+    CHECK(selflearn::best_span(log_scores(start, end), o) == scored_span{2, 4, 6.0});
+    CHECK(selflearn::top_spans(log_scores(start, end), 2, o) ==
+          std::vector<scored_span>{{2, 4, 6.0}, {1, 4, 4.0}});
+    CHECK(noise.size() == 64);
 }

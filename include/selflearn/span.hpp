@@ -41,6 +41,10 @@ struct scored_span {
     friend bool operator==(const scored_span&, const scored_span&) = default;
 };
 
+/// Largest magnitude a log-score may have: half the largest double, so that start[i] + end[j] is always a
+/// finite double (a sum that overflowed to -infinity or +infinity would have no representable score).
+inline constexpr double max_abs_log_score = std::numeric_limits<double>::max() / 2;
+
 namespace detail {
 inline void check_scores(std::span<const double> start, std::span<const double> end, const char* kind,
                          bool probability) {
@@ -55,7 +59,7 @@ inline void check_scores(std::span<const double> start, std::span<const double> 
         if (probability) {
             for (double v : values) all_ok &= (v >= 0.0) & (v <= 1.0);
         } else {
-            for (double v : values) all_ok &= (v - v == 0.0);
+            for (double v : values) all_ok &= (v >= -max_abs_log_score) & (v <= max_abs_log_score);
         }
         if (all_ok) return;
         for (std::size_t i = 0; i < values.size(); ++i) {
@@ -66,6 +70,12 @@ inline void check_scores(std::span<const double> start, std::span<const double> 
             if (std::isinf(v)) {
                 throw invalid_argument(
                     fmt::format("selflearn::{}: {} score at position {} is infinite ({})", kind, which, i, v));
+            }
+            if (!probability && !(std::abs(v) <= max_abs_log_score)) {
+                throw invalid_argument(fmt::format(
+                    "selflearn::{}: {} score at position {} is {}, beyond +-{} (max_abs_log_score); a span's "
+                    "score start + end would overflow",
+                    kind, which, i, v, max_abs_log_score));
             }
             if (probability && (v < 0.0 || v > 1.0)) {
                 throw invalid_argument(fmt::format(
@@ -83,8 +93,8 @@ inline void check_scores(std::span<const double> start, std::span<const double> 
 class log_scores {
 public:
     /// Wraps and validates the two arrays. O(n).
-    /// \throws invalid_argument if the sizes differ or a value is NaN or infinite (the message names the
-    ///         array and position).
+    /// \throws invalid_argument if the sizes differ or a value is NaN, infinite or larger in magnitude than
+    ///         max_abs_log_score (the message names the array and position).
     log_scores(std::span<const double> start, std::span<const double> end) : start_(start), end_(end) {
         detail::check_scores(start, end, "log_scores", false);
     }
@@ -172,9 +182,11 @@ struct span_options {
     /// Longest span allowed, in positions: end - start + 1 <= max_length. Must be at least 1.
     std::size_t max_length = default_max_span_length;
     /// Positions allowed to start a span: empty (all allowed) or one entry per position, 1 allowed, 0 not.
-    std::span<const std::uint8_t> start_mask = {};
+    /// Owned (a copy), so `start_mask = ctx.mask_excluding_turn(i)` is safe.
+    std::vector<std::uint8_t> start_mask = {};
     /// Positions allowed to end a span: empty (all allowed) or one entry per position, 1 allowed, 0 not.
-    std::span<const std::uint8_t> end_mask = {};
+    /// Owned, as start_mask.
+    std::vector<std::uint8_t> end_mask = {};
     /// The null score and threshold deciding "no rephrase".
     null_rule null = null_rule::none();
 };
@@ -192,7 +204,7 @@ span_problem make_problem(const Scores& scores, const span_options& options, con
         throw invalid_argument(fmt::format("selflearn::{}: max_length is 0; a span has at least 1 position", where));
     }
     const std::size_t n = scores.size();
-    auto check_mask = [&](std::span<const std::uint8_t> mask, const char* name) {
+    auto check_mask = [&](const std::vector<std::uint8_t>& mask, const char* name) {
         if (mask.empty()) return;
         if (mask.size() != n) {
             throw invalid_argument(fmt::format("selflearn::{}: {} has {} entries for {} positions", where, name,
@@ -251,8 +263,8 @@ public:
     }
     /// The k best spans in the documented order, written to `out` (cleared first); with overlap::forbidden,
     /// the greedy non-overlapping selection. Stops early at the first span below the null bar, or when no
-    /// span is left. O(n + k max_length + c log c) with overlaps, c the number of candidate spans (a few
-    /// times k in practice); O(n k) worst case without.
+    /// span is left. With overlaps O(n + k (L + log n)) time, L = min(max_length, n), and O(n + k) memory
+    /// however many scores tie; O(n k) worst case without.
     /// \throws invalid_argument on k == 0 and as best().
     void top(const log_scores& scores, std::size_t k, std::vector<scored_span>& out,
              const span_options& options = {}, overlap mode = overlap::allowed) {
@@ -310,7 +322,7 @@ inline std::optional<scored_span> best_span(const log_scores& scores, const span
 inline std::optional<scored_span> best_span(const probabilities& scores, const span_options& options = {}) {
     return span_decoder{}.best(scores, options);
 }
-/// The k best spans of log-scores, best first; see span_decoder::top. O(n + k L + c log c).
+/// The k best spans of log-scores, best first; see span_decoder::top. O(n + k (L + log n)), O(n + k) memory.
 /// \throws invalid_argument on k == 0 and as span_decoder::best.
 inline std::vector<scored_span> top_spans(const log_scores& scores, std::size_t k, const span_options& options = {},
                                           overlap mode = overlap::allowed) {

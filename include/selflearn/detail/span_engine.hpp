@@ -4,6 +4,7 @@
 /// spans by start selection and a score bound, greedy non-overlapping k best by segment splitting).
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -59,10 +60,9 @@ struct span_problem {
 struct span_workspace {
     std::vector<double> prefix;  // block prefix maxima of the end scores
     std::vector<double> window;  // block suffix maxima, then the window maxima
-    std::vector<double> best;          // best span score of each start (-infinity: no span)
-    std::vector<double> values;        // the finite ones, for selecting the k-th largest
-    std::vector<span_hit> candidates;  // spans that may be among the k best
-    struct ranged_hit {
+    std::vector<double> best;    // best span score of each start (NaN: no span starts there)
+    std::vector<double> values;  // the scores of the starts that have a span, for the k-th largest
+    struct ranged_hit {  // the best span of start hit.start among its ends in [lo, hi]
         span_hit hit;
         std::size_t lo = 0;
         std::size_t hi = 0;
@@ -156,27 +156,59 @@ std::optional<span_hit> best_in_range(const span_problem& p, std::size_t lo, std
     return best_end_in<Combine>(p, best_start, best_start, p.window_end(best_start, hi));
 }
 
-/// The k first spans in the documented order (spans may overlap), appended to out.
-/// Let tau be the k-th largest of the starts' best scores. At least k distinct spans (those k starts' best)
-/// score tau or more, so the k-th best span scores at least tau, and a start whose best span scores below
-/// tau holds none of the k first spans. The candidates are thus the spans scoring at least tau of the starts
-/// whose best reaches tau; sorting them gives the answer. O(n + k max_length + c log c) expected, where c is
-/// the number of candidates (a few times k in practice, at most (k + ties) max_length).
+/// The first span in the documented order among the allowed ends in [lo, hi] for start i, given that
+/// `score` is the best combined score there: the smallest allowed end reaching it. O(hi - lo + 1).
+template <class Combine>
+std::size_t first_end_reaching(const span_problem& p, std::size_t i, std::size_t lo, std::size_t hi, double score) {
+    const double s = p.start[i];
+    std::size_t j = lo;
+    while (j < hi && !(p.can_end(j) && Combine::combine(s, p.end[j]) == score)) ++j;
+    return j;
+}
+
+/// The best combined score for start i over the allowed ends in [lo, hi], or nullopt when none is allowed.
+/// O(hi - lo + 1).
+template <class Combine>
+std::optional<double> best_score_in(const span_problem& p, std::size_t i, std::size_t lo, std::size_t hi) {
+    constexpr double none = -std::numeric_limits<double>::infinity();
+    double best_end = none;
+    bool any = false;
+    for (std::size_t j = lo; j <= hi; ++j) {
+        const bool ok = p.can_end(j);
+        any |= ok;
+        best_end = std::max(best_end, ok ? p.end[j] : none);
+    }
+    if (!any) return std::nullopt;
+    return Combine::combine(p.start[i], best_end);
+}
+
+/// The k first spans in the documented order (spans may overlap), appended to out. O(n + k (L + log n))
+/// time with L = min(max_length, n), O(n + k) memory whatever the ties.
+/// The spans of one start i, in the order, are a merge of its windows' ends; a heap holds, for each start,
+/// the best span of each still unexplored interval of ends [lo, hi] (one interval per start at first, the
+/// whole window). Popping the first entry gives the next span in the order; its interval splits into the
+/// ends before and after the popped end, each pushed with its own best. Entries compare by score, then
+/// start, then lo: for one start the intervals are disjoint, so lo orders them as their first ends do.
+/// Only starts whose best span reaches tau, the k-th largest of the starts' best scores, enter the heap:
+/// at least k spans (those starts' best) score tau or more, so a start whose best is below tau holds none
+/// of the k first spans.
 template <class Combine>
 void top_k_overlapping(const span_problem& p, std::size_t k, span_workspace& ws, std::vector<span_hit>& out) {
     if (p.size <= p.first) return;
     const std::size_t lo = p.first;
     const std::size_t hi = p.size - 1;
-    constexpr double none = -std::numeric_limits<double>::infinity();
+    constexpr double unmarked = std::numeric_limits<double>::quiet_NaN();  // no span starts here
     if (ws.best.size() < hi - lo + 1) ws.best.resize(hi - lo + 1);
     ws.values.clear();
-    std::fill(ws.best.begin(), ws.best.begin() + static_cast<std::ptrdiff_t>(hi - lo + 1), none);
+    std::fill(ws.best.begin(), ws.best.begin() + static_cast<std::ptrdiff_t>(hi - lo + 1), unmarked);
+    std::size_t starts = 0;
     sweep_starts<Combine>(p, lo, hi, ws, [&](std::size_t i, double v) {
         ws.best[i - lo] = v;
         ws.values.push_back(v);
+        ++starts;
     });
-    if (ws.values.empty()) return;
-    double tau = none;
+    if (starts == 0) return;
+    double tau = 0;
     bool bounded = false;
     if (ws.values.size() >= k) {
         auto kth = ws.values.begin() + static_cast<std::ptrdiff_t>(k - 1);
@@ -184,27 +216,43 @@ void top_k_overlapping(const span_problem& p, std::size_t k, span_workspace& ws,
         tau = *kth;
         bounded = true;
     }
-    // Every span is written to the next free slot and kept (the count advances) only when it qualifies:
-    // no unpredictable branch in the inner loop. A start's window has at most max_length spans.
-    std::size_t count = 0;
+    // Entry order: a before b when a is first in the documented order (score, start, then lo).
+    auto heap_after = [](const span_workspace::ranged_hit& a, const span_workspace::ranged_hit& b) {
+        if (a.hit.score != b.hit.score) return a.hit.score < b.hit.score;
+        if (a.hit.start != b.hit.start) return a.hit.start > b.hit.start;
+        return a.lo > b.lo;
+    };
+    ws.heap.clear();
+    // sweep_starts reports exactly the allowed starts with an allowed end; the others keep the NaN mark.
     for (std::size_t i = lo; i <= hi; ++i) {
         const double b = ws.best[i - lo];
-        if (b == none || (bounded && b < tau)) continue;
-        const std::size_t last = p.window_end(i, hi);
-        if (ws.candidates.size() < count + (last - i + 1)) ws.candidates.resize(count + (last - i + 1));
-        span_hit* slot = ws.candidates.data();
-        const double s = p.start[i];
-        for (std::size_t j = i; j <= last; ++j) {
-            const double v = Combine::combine(s, p.end[j]);
-            slot[count] = span_hit{i, j, v};
-            count += static_cast<std::size_t>(p.can_end(j) & (!bounded | (v >= tau)));
+        if (std::isnan(b) || (bounded && b < tau)) continue;
+        ws.heap.push_back({span_hit{i, 0, b}, i, p.window_end(i, hi)});
+    }
+    std::make_heap(ws.heap.begin(), ws.heap.end(), heap_after);
+    std::size_t taken = 0;
+    while (taken < k && !ws.heap.empty()) {
+        std::pop_heap(ws.heap.begin(), ws.heap.end(), heap_after);
+        const auto top = ws.heap.back();
+        ws.heap.pop_back();
+        const std::size_t i = top.hit.start;
+        const std::size_t j = first_end_reaching<Combine>(p, i, top.lo, top.hi, top.hit.score);
+        out.push_back(span_hit{i, j, top.hit.score});
+        ++taken;
+        if (taken == k) break;
+        if (j > top.lo) {
+            if (auto v = best_score_in<Combine>(p, i, top.lo, j - 1)) {
+                ws.heap.push_back({span_hit{i, 0, *v}, top.lo, j - 1});
+                std::push_heap(ws.heap.begin(), ws.heap.end(), heap_after);
+            }
+        }
+        if (j < top.hi) {
+            if (auto v = best_score_in<Combine>(p, i, j + 1, top.hi)) {
+                ws.heap.push_back({span_hit{i, 0, *v}, j + 1, top.hi});
+                std::push_heap(ws.heap.begin(), ws.heap.end(), heap_after);
+            }
         }
     }
-    const auto first = ws.candidates.begin();
-    const std::size_t keep = std::min(k, count);
-    std::partial_sort(first, first + static_cast<std::ptrdiff_t>(keep), first + static_cast<std::ptrdiff_t>(count),
-                      span_hit_before);
-    out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(keep));
 }
 
 /// The greedy non-overlapping k best: walk spans in the documented order, keep each span that shares no
