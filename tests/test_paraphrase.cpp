@@ -200,3 +200,125 @@ TEST_CASE("generation on SNIPS is deterministic, seeded and correct") {
     CHECK(count[pair_kind::intent_negative] == 1000);
     check_pairs(corpus, pairs);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Paraphrase scorers and features.
+// ---------------------------------------------------------------------------------------------------
+
+namespace {
+
+turn said(const std::string& text, std::optional<std::string> annotation = std::nullopt) {
+    turn t;
+    t.session = "s";
+    t.text = text;
+    t.annotation = std::move(annotation);
+    return t;
+}
+
+// Brute force, written from the definitions: code-point Levenshtein by the full table, then the
+// word-level table with that as the substitution cost.
+double brute_char_distance(const std::u32string& a, const std::u32string& b) {
+    std::vector<std::vector<double>> d(a.size() + 1, std::vector<double>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = static_cast<double>(i);
+    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = static_cast<double>(j);
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        }
+    }
+    return d[a.size()][b.size()];
+}
+
+double brute_word_similarity(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    if (a.empty() && b.empty()) return 1.0;
+    std::vector<std::vector<double>> d(a.size() + 1, std::vector<double>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = static_cast<double>(i);
+    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = static_cast<double>(j);
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const auto x = decode_utf8(a[i - 1]), y = decode_utf8(b[j - 1]);
+            const double sub = brute_char_distance(x, y) / static_cast<double>(std::max(x.size(), y.size()));
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + sub});
+        }
+    }
+    return 1.0 - d[a.size()][b.size()] / static_cast<double>(std::max(a.size(), b.size()));
+}
+
+}  // namespace
+
+static_assert(paraphrase_scorer<character_similarity_scorer>);
+static_assert(paraphrase_scorer<word_similarity_scorer>);
+static_assert(!paraphrase_scorer<int>);
+
+TEST_CASE("character and word similarity scorers against brute force") {
+    CHECK(character_similarity_scorer{}(said("play maj and dragons"), said("Play Imagine Dragons")) ==
+          doctest::Approx(0.75));
+    CHECK(word_similarity_scorer{}(said("play imagin dragons"), said("play imagine dragons")) ==
+          doctest::Approx(1.0 - (1.0 / 7.0) / 3.0));
+    CHECK(word_similarity_scorer{}(said(""), said("")) == 1.0);
+    CHECK(word_similarity_scorer{}(said("a b"), said("")) == 0.0);
+    // Random word sequences over a small alphabet (with a two-byte letter) against the brute force.
+    std::uint64_t state = 7;
+    auto next = [&] {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<std::size_t>(state >> 33);
+    };
+    const std::vector<std::string> letters = {"a", "b", "é", "c"};
+    for (int round = 0; round < 300; ++round) {
+        std::vector<std::string> x(next() % 6), y(next() % 6);
+        for (auto* v : {&x, &y}) {
+            for (auto& w : *v) {
+                const std::size_t len = 1 + next() % 4;
+                for (std::size_t k = 0; k < len; ++k) w += letters[next() % letters.size()];
+            }
+        }
+        CHECK(word_similarity_scorer::similarity(x, y) == doctest::Approx(brute_word_similarity(x, y)).epsilon(1e-12));
+        std::string jx, jy;
+        for (const auto& w : x) jx += (jx.empty() ? "" : " ") + w;
+        for (const auto& w : y) jy += (jy.empty() ? "" : " ") + w;
+        const auto cx = decode_utf8(jx), cy = decode_utf8(jy);
+        const double expect = cx.empty() && cy.empty()
+                                  ? 1.0
+                                  : 1.0 - brute_char_distance(cx, cy) / static_cast<double>(std::max(cx.size(), cy.size()));
+        CHECK(character_similarity_scorer{}(said(jx), said(jy)) == doctest::Approx(expect).epsilon(1e-12));
+    }
+}
+
+TEST_CASE("slot-aware paraphrase features, worked by hand") {
+    // Another carrier phrase, the slot value misheard by one letter.
+    const auto f = paraphrase_features(said("tell me when it is six a m"),
+                                       said("wake me up at six am", "wake me up at [time : six am]"));
+    CHECK(f[6] == 1.0);
+    // Slot words "six" (exact, 1) and "am": best against "a" or "m" is 1 - 1/2 = 0.5 -> coverage 0.75.
+    CHECK(f[7] == doctest::Approx(0.75));
+    CHECK(f[8] == doctest::Approx(0.5));
+    CHECK(f[9] == doctest::Approx(0.75));
+    // Carrier words: "wake me up at" vs failed minus {"six", "a"} (the first word reaching 0.5 for "am"):
+    // "tell me when it is m".
+    CHECK(f[10] == doctest::Approx(brute_word_similarity({"tell", "me", "when", "it", "is", "m"}, {"wake", "me", "up", "at"})));
+    CHECK(f[11] == doctest::Approx(2.0 / 6.0));
+    CHECK(f[2] == doctest::Approx(6.0 / 8.0));
+    // Shared distinct words: six, me -> 2 of 8 + 6 - 2 = 12 distinct.
+    CHECK(f[3] == doctest::Approx(2.0 / 12.0));
+    CHECK(f[4] == 0.0);
+    CHECK(f[5] == 0.0);
+    // Without an annotation every slot feature is 0.
+    const auto g = paraphrase_features(said("play imagin dragons"), said("play imagine dragons"));
+    for (std::size_t k = 6; k < paraphrase_feature_count; ++k) CHECK(g[k] == 0.0);
+    CHECK(g[4] == doctest::Approx(1.0 / 3.0));
+    CHECK(g[5] == doctest::Approx(1.0 / 3.0));
+    CHECK(g[1] == doctest::Approx(brute_word_similarity({"play", "imagin", "dragons"}, {"play", "imagine", "dragons"})));
+    // One changed slot shows in the minimum coverage.
+    const auto h = paraphrase_features(said("play jazz in the kitchen"),
+                                       said("play jazz in the kitchen", "play [genre : jazz] in the [room : bedroom]"));
+    CHECK(h[9] < 0.5);
+    CHECK(h[7] > h[9]);
+    for (double v : f) CHECK((v >= 0.0 && v <= 1.0));
+    CHECK(paraphrase_feature_names[10] == "carrier_similarity");
+}
+
+TEST_CASE("paraphrase features report malformed markup") {
+    CHECK_THROWS_WITH_AS((void)paraphrase_features(said("x"), said("y", "[time : y")),
+                         doctest::Contains("annotation '[time : y'"), annotation_error);
+    CHECK_THROWS_AS((void)paraphrase_features(said("\xff"), said("y")), invalid_utf8);
+}

@@ -32,7 +32,12 @@ constexpr auto ok = turn_outcome::success;
 constexpr auto bad = turn_outcome::defect;
 
 turn make(const std::string& session, double time, const std::string& text, turn_outcome outcome) {
-    return turn{session, time, text, outcome, std::nullopt, std::nullopt, std::nullopt};
+    turn t;
+    t.session = session;
+    t.time = time;
+    t.text = text;
+    t.outcome = outcome;
+    return t;
 }
 
 std::vector<rewrite_rule> mine(const std::vector<std::vector<turn>>& sessions, rewrite_options options = {}) {
@@ -43,11 +48,11 @@ std::vector<rewrite_rule> mine(const std::vector<std::vector<turn>>& sessions, r
 
 }  // namespace
 
-TEST_CASE("normalisation and the default lexical scorer") {
+TEST_CASE("normalisation and the default character-similarity scorer") {
     CHECK(selflearn::normalize_utterance("  Play  Imagine Dragons!") == "play imagine dragons !");
     CHECK(selflearn::normalize_utterance("ÉDITH\tpiaf") == "édith piaf");
     CHECK(selflearn::normalize_utterance(" \t ").empty());
-    const selflearn::lexical_rephrase_scorer scorer;
+    const selflearn::character_similarity_scorer scorer;
     // "play maj and dragons" -> "play imagine dragons": 5 edits over 20 code points (python-Levenshtein
     // agrees: distance 5).
     CHECK(scorer(make("s", 0, "play maj and dragons", bad), make("s", 1, "Play Imagine Dragons", ok)) ==
@@ -55,7 +60,7 @@ TEST_CASE("normalisation and the default lexical scorer") {
     CHECK(scorer(make("s", 0, "play maj and dragons", bad), make("s", 1, "what's the weather", ok)) < 0.5);
     CHECK(scorer(make("s", 0, "Hi", bad), make("s", 1, "hi", ok)) == 1.0);
     // Code points, not bytes: one substitution of a two-byte letter.
-    CHECK(selflearn::lexical_rephrase_scorer::similarity("café", "cafe") == doctest::Approx(0.75));
+    CHECK(selflearn::character_similarity_scorer::similarity("café", "cafe") == doctest::Approx(0.75));
 }
 
 TEST_CASE("a hand-made log: one rewrite with its probability, support and steps") {

@@ -16,11 +16,17 @@
 /// Generation is seeded and deterministic: the same corpus (same order), options and seed give the same
 /// pairs on every platform.
 
+#include <selflearn/align.hpp>
 #include <selflearn/annotation.hpp>
 #include <selflearn/detail/project_random.hpp>
 #include <selflearn/error.hpp>
+#include <selflearn/session.hpp>
+#include <selflearn/tokenize.hpp>
+#include <selflearn/utf8.hpp>
 
 #include <algorithm>
+#include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -298,6 +304,211 @@ private:
 [[nodiscard]] inline std::vector<paraphrase_pair> generate_paraphrase_pairs(std::span<const labelled_utterance> corpus,
                                                                             const paraphrase_options& options) {
     return paraphrase_generator(corpus).generate(options);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Paraphrase scoring: is a later turn of a session a rephrase of a failed one?
+// ---------------------------------------------------------------------------------------------------
+
+/// A paraphrase scorer: called as `scorer(failed, later)` with a turn the assistant failed and a later
+/// turn of the same session, it returns a score in [0, 1], higher meaning more likely that `later`
+/// rephrases `failed`. The rewrite miner (rewrite.hpp) and the `selflearn` pipeline take any type that
+/// models it: the built-in character_similarity_scorer, word_similarity_scorer, a trained
+/// paraphrase_model, or a model of your own.
+template <class S>
+concept paraphrase_scorer = requires(const S& s, const turn& failed, const turn& later) {
+    { s(failed, later) } -> std::convertible_to<double>;
+};
+
+/// The normal form in which utterances are compared and counted: the tokens of tokenize() with case
+/// folding, joined by single spaces ("Play  Imagine Dragons!" -> "play imagine dragons !"). O(n).
+/// \throws invalid_utf8 when the text is not valid UTF-8.
+[[nodiscard]] inline std::string normalize_utterance(std::string_view text) {
+    std::string result;
+    for (const auto& t : tokenize(text, {.fold_case = true})) {
+        if (!result.empty()) result += ' ';
+        result += t.text;
+    }
+    return result;
+}
+
+/// Character similarity: Levenshtein similarity (align.hpp) between the code points of the two turns'
+/// normalised texts, 1 - distance / longer length, in [0, 1] (1 when both are empty). The rewrite
+/// miner's default scorer. O(n m / 64) for texts of n and m code points. \throws invalid_utf8.
+struct character_similarity_scorer {
+    /// Similarity of normalize_utterance(failed.text) and normalize_utterance(later.text).
+    /// O(n m / 64). \throws invalid_utf8 on invalid text.
+    [[nodiscard]] double operator()(const turn& failed, const turn& later) const {
+        return similarity(normalize_utterance(failed.text), normalize_utterance(later.text));
+    }
+    /// Similarity of two already normalised utterances (code points). O(n m / 64). \throws invalid_utf8.
+    [[nodiscard]] static double similarity(std::string_view a, std::string_view b) {
+        return levenshtein_similarity(decode_utf8(a), decode_utf8(b));
+    }
+};
+
+/// The words of a text as the paraphrase scorers see them: the case-folded tokens of tokenize(). O(n).
+/// \throws invalid_utf8.
+[[nodiscard]] inline std::vector<std::string> paraphrase_words(std::string_view text) {
+    std::vector<std::string> words;
+    for (auto& t : tokenize(text, {.fold_case = true})) words.push_back(std::move(t.text));
+    return words;
+}
+
+/// Word similarity: 1 - D / max(m, n) for word sequences of m and n words, where D is the word-level
+/// weighted edit distance with insertion and deletion 1 and substitution the normalised Levenshtein
+/// distance of the two words' code points (so a misheard word costs little); 1 when both are empty.
+/// In [0, 1]. O(m n * word length^2). \throws invalid_utf8.
+struct word_similarity_scorer {
+    /// similarity(paraphrase_words(failed.text), paraphrase_words(later.text)). \throws invalid_utf8.
+    [[nodiscard]] double operator()(const turn& failed, const turn& later) const {
+        return similarity(paraphrase_words(failed.text), paraphrase_words(later.text));
+    }
+    /// The similarity of two word sequences (each word valid UTF-8). O(m n * word length^2).
+    /// \throws invalid_utf8.
+    [[nodiscard]] static double similarity(std::span<const std::string> a, std::span<const std::string> b) {
+        const std::size_t longest = std::max(a.size(), b.size());
+        if (longest == 0) return 1.0;
+        std::vector<std::u32string> x, y;
+        for (const auto& w : a) x.push_back(decode_utf8(w));
+        for (const auto& w : b) y.push_back(decode_utf8(w));
+        const double d = weighted_distance(x, y, 1.0, 1.0, [](const std::u32string& p, const std::u32string& q) {
+            return levenshtein_normalized_distance(p, q);
+        });
+        return std::clamp(1.0 - d / static_cast<double>(longest), 0.0, 1.0);
+    }
+};
+
+/// Number of features of paraphrase_features().
+inline constexpr std::size_t paraphrase_feature_count = 12;
+
+/// The names of the features of paraphrase_features(), in their fixed order (also the names written in
+/// a paraphrase model file):
+///  0 `char_similarity`: character_similarity_scorer of the two texts;
+///  1 `word_similarity`: word_similarity_scorer of the two texts;
+///  2 `length_ratio`: shorter / longer word count (1 when both are empty);
+///  3 `jaccard`: shared distinct words / distinct words of either (1 when both are empty);
+///  4 `prefix_kept`: common leading words / shorter word count (0 when one is empty);
+///  5 `suffix_kept`: common trailing words / shorter word count (0 when one is empty);
+///  6 `has_annotation`: 1 when the later turn carries an `annotation` markup, else 0;
+///  7 `slot_coverage`: mean over the later turn's slot-value words of the best code-point similarity
+///    against any word of the failed turn (a misheard slot word counts partially); 0 without annotation
+///    or slots;
+///  8 `slot_exact`: fraction of the slot-value words found verbatim among the failed turn's words;
+///  9 `slot_min_coverage`: the smallest per-slot coverage (mean over the slot's words), so one changed
+///    slot shows; 0 without annotation or slots;
+/// 10 `carrier_similarity`: word similarity of the carrier phrases: the later turn's words outside its
+///    slots against the failed turn's words minus those that best match a slot-value word with
+///    similarity >= 0.5; 0 without annotation;
+/// 11 `slot_fraction`: the later turn's slot-value words / its words; 0 without annotation.
+inline constexpr std::array<std::string_view, paraphrase_feature_count> paraphrase_feature_names = {
+    "char_similarity", "word_similarity", "length_ratio",      "jaccard",          "prefix_kept",   "suffix_kept",
+    "has_annotation",  "slot_coverage",   "slot_exact",        "slot_min_coverage", "carrier_similarity",
+    "slot_fraction"};
+
+/// The features of one pair, in the order of paraphrase_feature_names.
+using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
+
+/// Slot-aware features of (failed text, later turn's words and slots); see paraphrase_feature_names.
+/// `later_annotation` is the later turn's `[slot : value]` markup when it has one (its text is used for
+/// the later side then, else `later_text`). Every feature is in [0, 1]. Time O(m n * word length^2) for
+/// m and n words.
+/// \throws invalid_utf8 on invalid text; annotation_error (naming the markup) when the markup is malformed.
+[[nodiscard]] inline paraphrase_feature_vector paraphrase_features(std::string_view failed_text,
+                                                                   std::string_view later_text,
+                                                                   const std::optional<std::string>& later_annotation) {
+    paraphrase_feature_vector f{};
+    std::vector<std::string> a = paraphrase_words(failed_text);
+    std::vector<std::string> b;
+    std::vector<char> in_slot;
+    std::vector<std::pair<std::size_t, std::size_t>> slots;  // word ranges of the later turn's slots
+    if (later_annotation) {
+        annotated_tokens parsed;
+        try {
+            parsed = parse_markup_tokens(*later_annotation, {.fold_case = true});
+        } catch (const annotation_error& e) {
+            throw annotation_error(fmt::format("paraphrase features: annotation '{}': {}", *later_annotation, e.what()),
+                                   e.position());
+        }
+        for (auto& t : parsed.tokens) b.push_back(std::move(t.text));
+        in_slot.assign(b.size(), 0);
+        for (const auto& s : parsed.slots) {
+            slots.emplace_back(s.begin, s.end);
+            for (std::size_t k = s.begin; k < s.end; ++k) in_slot[k] = 1;
+        }
+    } else {
+        b = paraphrase_words(later_text);
+    }
+    std::string na, nb;
+    for (const auto& w : a) na += (na.empty() ? "" : " ") + w;
+    for (const auto& w : b) nb += (nb.empty() ? "" : " ") + w;
+    f[0] = character_similarity_scorer::similarity(na, nb);
+    f[1] = word_similarity_scorer::similarity(a, b);
+    const std::size_t shorter = std::min(a.size(), b.size()), longer = std::max(a.size(), b.size());
+    f[2] = longer == 0 ? 1.0 : static_cast<double>(shorter) / static_cast<double>(longer);
+    {
+        std::set<std::string_view> sa(a.begin(), a.end()), sb(b.begin(), b.end()), all = sa;
+        all.insert(sb.begin(), sb.end());
+        std::size_t shared = 0;
+        for (const auto& w : sa) shared += sb.count(w);
+        f[3] = all.empty() ? 1.0 : static_cast<double>(shared) / static_cast<double>(all.size());
+    }
+    if (shorter > 0) {
+        std::size_t p = 0;
+        while (p < shorter && a[p] == b[p]) ++p;
+        std::size_t s = 0;
+        while (s < shorter && a[a.size() - 1 - s] == b[b.size() - 1 - s]) ++s;
+        f[4] = static_cast<double>(p) / static_cast<double>(shorter);
+        f[5] = static_cast<double>(s) / static_cast<double>(shorter);
+    }
+    if (!later_annotation) return f;
+    f[6] = 1.0;
+    std::vector<std::u32string> ca;
+    for (const auto& w : a) ca.push_back(decode_utf8(w));
+    std::vector<char> taken(a.size(), 0);  // failed words that match a slot-value word
+    std::size_t value_words = 0, exact = 0;
+    double coverage = 0.0, min_coverage = 1.0;
+    for (const auto& [begin, end] : slots) {
+        double slot_sum = 0.0;
+        for (std::size_t k = begin; k < end; ++k) {
+            const std::u32string v = decode_utf8(b[k]);
+            double best = 0.0;
+            std::size_t best_at = a.size();
+            for (std::size_t i = 0; i < ca.size(); ++i) {
+                const double s = levenshtein_similarity(ca[i], v);
+                if (s > best) {
+                    best = s;
+                    best_at = i;
+                }
+            }
+            if (best == 1.0) ++exact;
+            if (best >= 0.5 && best_at < a.size()) taken[best_at] = 1;
+            slot_sum += best;
+            ++value_words;
+        }
+        coverage += slot_sum;
+        if (end > begin) min_coverage = std::min(min_coverage, slot_sum / static_cast<double>(end - begin));
+    }
+    if (value_words > 0) {
+        f[7] = coverage / static_cast<double>(value_words);
+        f[8] = static_cast<double>(exact) / static_cast<double>(value_words);
+        f[9] = min_coverage;
+    }
+    std::vector<std::string> carrier_a, carrier_b;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (taken[i] == 0) carrier_a.push_back(a[i]);
+    }
+    for (std::size_t k = 0; k < b.size(); ++k) {
+        if (in_slot[k] == 0) carrier_b.push_back(b[k]);
+    }
+    f[10] = word_similarity_scorer::similarity(carrier_a, carrier_b);
+    f[11] = b.empty() ? 0.0 : static_cast<double>(value_words) / static_cast<double>(b.size());
+    return f;
+}
+
+/// paraphrase_features(failed.text, later.text, later.annotation). \throws as the other overload.
+[[nodiscard]] inline paraphrase_feature_vector paraphrase_features(const turn& failed, const turn& later) {
+    return paraphrase_features(failed.text, later.text, later.annotation);
 }
 
 }  // namespace selflearn

@@ -22,6 +22,7 @@
 #include <selflearn/detail/rewrite_state.hpp>
 #include <selflearn/error.hpp>
 #include <selflearn/markov.hpp>
+#include <selflearn/paraphrase.hpp>
 #include <selflearn/session.hpp>
 #include <selflearn/tokenize.hpp>
 #include <selflearn/utf8.hpp>
@@ -36,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,43 +51,12 @@ namespace selflearn {
 
 /// Default rephrase time window in seconds: the same as the rephrase-candidate window of window.hpp.
 inline constexpr double default_rephrase_window = default_window_seconds;
-/// Default minimum rephrase score of the lexical scorer (similarity in [0, 1]).
+/// Default minimum rephrase score of the character-similarity scorer (similarity in [0, 1]).
 inline constexpr double default_rephrase_threshold = 0.5;
 
-/// The normal form in which utterances are compared and counted: the tokens of tokenize() with case
-/// folding, joined by single spaces ("Play  Imagine Dragons!" -> "play imagine dragons !"). O(n).
-/// \throws invalid_utf8 when the text is not valid UTF-8.
-[[nodiscard]] inline std::string normalize_utterance(std::string_view text) {
-    std::string result;
-    for (const auto& t : tokenize(text, {.fold_case = true})) {
-        if (!result.empty()) result += ' ';
-        result += t.text;
-    }
-    return result;
-}
-
-/// The default rephrase scorer: Levenshtein similarity (align.hpp) between the code points of the two
-/// turns' normalised texts, 1 - distance / longer length, in [0, 1]. O(n m / 64) for texts of n and m
-/// code points. \throws invalid_utf8 on invalid text.
-struct lexical_rephrase_scorer {
-    /// Similarity of normalize_utterance(previous.text) and normalize_utterance(next.text).
-    [[nodiscard]] double operator()(const turn& previous, const turn& next) const {
-        return similarity(normalize_utterance(previous.text), normalize_utterance(next.text));
-    }
-    /// Similarity of two already normalised utterances.
-    [[nodiscard]] static double similarity(std::string_view a, std::string_view b) {
-        std::u32string x, y;
-        for (auto cp : utf8_view(a)) x.push_back(cp.value);
-        for (auto cp : utf8_view(b)) y.push_back(cp.value);
-        return levenshtein_similarity(x, y);
-    }
-};
-
-/// A rephrase scorer: called as `scorer(previous_turn, next_turn)`, returns a score compared with
-/// rewrite_options::threshold (higher means more likely a rephrase). A model of your own plugs in here.
-template <class S>
-concept rephrase_scorer = std::invocable<const S&, const turn&, const turn&> &&
-                          std::convertible_to<std::invoke_result_t<const S&, const turn&, const turn&>, double>;
+/// Former name of character_similarity_scorer (paraphrase.hpp), kept until the example program moves to
+/// the new name; do not use in new code.
+using lexical_rephrase_scorer = character_similarity_scorer;
 
 /// Where a counted transition goes.
 enum class rewrite_target {
@@ -128,14 +99,50 @@ struct rewrite_rule {
     std::uint64_t support;       ///< distinct sessions supporting request -> rewrite
     double success_probability;  ///< probability that a run from the request ends in any success
     double expected_steps;       ///< expected rephrase steps from the request until success or failure
+    std::string request_text;    ///< what users said: the most frequent original text behind `request`
+    std::string rewrite_text;    ///< the most frequent original text behind `rewrite` (what to send instead)
     friend bool operator==(const rewrite_rule&, const rewrite_rule&) = default;
 };
 
 /// The mergeable counts of the rewrite miner: transitions between utterances (and into success or
-/// failure) and the support of (request, rewrite) pairs, keyed by normalised text. Memory: each distinct
-/// utterance once, plus 16 bytes per distinct transition and per distinct supported pair.
+/// failure) and the support of (request, rewrite) pairs, keyed by normalised text, and the original texts
+/// (surface forms) users said behind each normalised one. Memory: each distinct utterance and surface form
+/// once, plus 16 bytes per distinct transition, supported pair and (utterance, surface) pair.
 class rewrite_counts {
 public:
+    /// Adds `count` sightings of the original text `surface` behind the normalised utterance `utterance`.
+    /// O(|utterance| + |surface|) expected.
+    /// \throws invalid_argument when either text is empty.
+    void add_surface(std::string_view utterance, std::string_view surface, std::uint64_t count = 1) {
+        if (utterance.empty() || surface.empty()) {
+            throw invalid_argument(fmt::format("rewrite counts: empty text in a surface form of '{}'", utterance));
+        }
+        add_surface_ids(utterances_.intern(utterance), surface, count);
+    }
+
+    /// The most frequent original text behind a normalised utterance (ties: the smallest in byte order), or
+    /// the utterance itself when no surface form was counted. O(surface forms of the utterance) after an
+    /// O(|utterance|) lookup.
+    [[nodiscard]] std::string surface(std::string_view utterance) const {
+        const auto* id = utterances_.find(utterance);
+        if (id == nullptr) return std::string(utterance);
+        const auto it = surfaces_.find(*id);
+        if (it == surfaces_.end() || it->second.empty()) return std::string(utterance);
+        return std::string(detail::most_frequent(it->second));
+    }
+
+    /// Calls f(std::string_view utterance, std::string_view surface, std::uint64_t count) for every surface
+    /// form, ordered by (utterance, surface) in byte order. O(f log f).
+    template <class F>
+    void for_each_surface(F&& f) const {
+        std::vector<std::tuple<std::string_view, std::string_view, std::uint64_t>> rows;
+        for (const auto& [id, forms] : surfaces_) {
+            for (const auto& [text, count] : forms) rows.emplace_back(utterances_.text(id), text, count);
+        }
+        std::sort(rows.begin(), rows.end());
+        for (const auto& [utterance, text, count] : rows) f(utterance, text, count);
+    }
+
     /// Adds `count` transitions from utterance `from` to `to` (kind utterance), to success at `to` (kind
     /// success) or to failure (`to` ignored). O(|from| + |to|) expected.
     /// \throws invalid_argument when count is negative or not finite, or `from` (or `to`, unless failure) is empty.
@@ -173,6 +180,9 @@ public:
         });
         other.for_each_support([&](std::string_view request, std::string_view rewrite, std::uint64_t sessions) {
             add_support(request, rewrite, sessions);
+        });
+        other.for_each_surface([&](std::string_view utterance, std::string_view text, std::uint64_t count) {
+            add_surface(utterance, text, count);
         });
         return *this;
     }
@@ -243,9 +253,13 @@ public:
     /// Number of distinct supported pairs. O(1).
     [[nodiscard]] std::size_t support_size() const noexcept { return support_.size(); }
 
-    /// Equal when both hold the same transitions and support (by text). O((e + s) log(e + s)).
+    /// Equal when both hold the same transitions, support and surface forms (by text). O((e + s) log(e + s)).
     friend bool operator==(const rewrite_counts& a, const rewrite_counts& b) {
         if (a.transitions_.size() != b.transitions_.size() || a.support_.size() != b.support_.size()) return false;
+        std::vector<std::tuple<std::string, std::string, std::uint64_t>> forms_a, forms_b;
+        a.for_each_surface([&](auto u, auto t, auto c) { forms_a.emplace_back(u, t, c); });
+        b.for_each_surface([&](auto u, auto t, auto c) { forms_b.emplace_back(u, t, c); });
+        if (forms_a != forms_b) return false;
         bool same = true;
         a.for_each_transition([&](std::string_view from, rewrite_target kind, std::string_view to, double count) {
             same = same && b.transition_count(from, kind, to) == count;
@@ -274,14 +288,31 @@ public:
     }
     /// Interns an utterance (internal use by rewrite_miner).
     std::uint32_t intern(std::string_view text) { return utterances_.intern(text); }
+    /// Records surface forms by utterance id (internal use by rewrite_miner).
+    void add_surface_ids(std::uint32_t utterance, std::string_view surface, std::uint64_t count) {
+        if (count == 0) return;
+        auto& forms = surfaces_[utterance];
+        if (auto it = forms.find(surface); it != forms.end()) {
+            it->second += count;
+        } else {
+            forms.emplace(std::string(surface), count);
+        }
+    }
 
 private:
     detail::utterance_table utterances_;
+    /// utterance id -> original text -> sightings
+    std::unordered_map<std::uint32_t, std::map<std::string, std::uint64_t, std::less<>>> surfaces_;
     std::unordered_map<std::uint64_t, double> transitions_;
     std::unordered_map<std::uint64_t, std::uint64_t> support_;
 };
 
 namespace detail {
+
+/// The miner's default friction decision: the turn's logged outcome is "defect".
+struct logged_defect {
+    [[nodiscard]] bool operator()(const turn& t) const noexcept { return t.outcome == turn_outcome::defect; }
+};
 
 inline void check_rewrite_options(const rewrite_options& o) {
     if (!(o.window >= 0.0)) throw invalid_argument(fmt::format("rewrite options: window {} must be >= 0", o.window));
@@ -375,7 +406,8 @@ inline void check_rewrite_options(const rewrite_options& o) {
         }
         if (!best || best_p < options.min_probability || best_support < options.min_support || !(best_p > self)) continue;
         result.push_back({table.text(u), table.text(*best), best_p, best_support, success,
-                          solved.expected_steps[static_cast<Eigen::Index>(i)]});
+                          solved.expected_steps[static_cast<Eigen::Index>(i)], counts.surface(table.text(u)),
+                          counts.surface(table.text(*best))});
     }
     return result;
 }
@@ -390,14 +422,15 @@ public:
     }
 
     /// Counts one session whose rephrase pairs are scored by `scorer` (called only for pairs within the
-    /// window whose first turn is a defect). O(turns * (text length + scorer)).
+    /// window whose first turn caused friction). `friction(turn)` says which turns caused friction; the
+    /// default takes the logged outcome ("defect"). O(turns * (text length + scorer + friction)).
     /// \throws invalid_argument naming the session and turn when turns carry different session ids, times
     ///         are not finite or decrease, a text is empty after normalisation, or the scorer returns NaN;
     ///         invalid_utf8 on invalid text.
-    template <class Scorer = lexical_rephrase_scorer>
-        requires rephrase_scorer<Scorer>
-    void add_session(std::span<const turn> turns, const Scorer& scorer = {}) {
-        count_session(turns, [&](std::size_t i) {
+    template <class Scorer = character_similarity_scorer, class Friction = detail::logged_defect>
+        requires paraphrase_scorer<Scorer> && std::predicate<const Friction&, const turn&>
+    void add_session(std::span<const turn> turns, const Scorer& scorer = {}, const Friction& friction = {}) {
+        count_session(turns, friction, [&](std::size_t i) {
             const double s = static_cast<double>(std::invoke(scorer, turns[i - 1], turns[i]));
             if (std::isnan(s)) {
                 throw invalid_argument(fmt::format("rewrite miner: session '{}', turn {}: the rephrase scorer returned NaN",
@@ -410,12 +443,16 @@ public:
     /// Counts one session whose rephrase scores are given (a model's scores carried in the log):
     /// `scores[i]` scores turn i as a rephrase of turn i - 1 (scores[0] is ignored; nullopt: not a
     /// rephrase). O(turns * text length).
+    /// `friction` as in the other overload.
     /// \throws as the other overload, and invalid_argument when scores.size() != turns.size().
-    void add_session(std::span<const turn> turns, std::span<const std::optional<double>> scores) {
+    template <class Friction = detail::logged_defect>
+        requires std::predicate<const Friction&, const turn&>
+    void add_session(std::span<const turn> turns, std::span<const std::optional<double>> scores,
+                     const Friction& friction = {}) {
         if (scores.size() != turns.size()) {
             throw invalid_argument(fmt::format("rewrite miner: {} scores for {} turns", scores.size(), turns.size()));
         }
-        count_session(turns, [&](std::size_t i) {
+        count_session(turns, friction, [&](std::size_t i) {
             return scores[i] ? *scores[i] : -std::numeric_limits<double>::infinity();
         });
     }
@@ -437,8 +474,8 @@ public:
     [[nodiscard]] std::vector<rewrite_rule> rewrites() const { return mine_rewrites(counts_, options_); }
 
 private:
-    template <class Score>
-    void count_session(std::span<const turn> turns, Score&& score) {
+    template <class Friction, class Score>
+    void count_session(std::span<const turn> turns, const Friction& friction, Score&& score) {
         if (turns.empty()) return;
         // Validate the whole session before counting anything from it.
         normalized_.resize(turns.size());
@@ -457,10 +494,12 @@ private:
                 throw invalid_argument(fmt::format("rewrite miner: session '{}', turn {}: the utterance is empty", t.session, i));
             }
         }
+        friction_.resize(turns.size());
+        for (std::size_t i = 0; i < turns.size(); ++i) friction_[i] = std::invoke(friction, turns[i]) ? 1 : 0;
         links_.assign(turns.size(), 0);
         std::uint64_t links = 0;
         for (std::size_t i = 1; i < turns.size(); ++i) {
-            if (turns[i - 1].outcome == turn_outcome::defect && turns[i].time - turns[i - 1].time <= options_.window &&
+            if (friction_[i - 1] != 0 && turns[i].time - turns[i - 1].time <= options_.window &&
                 score(i) >= options_.threshold) {
                 links_[i] = 1;
                 ++links;
@@ -468,6 +507,7 @@ private:
         }
         ids_.clear();
         for (const auto& text : normalized_) ids_.push_back(counts_.intern(text));
+        for (std::size_t i = 0; i < turns.size(); ++i) counts_.add_surface_ids(ids_[i], turns[i].text, 1);
         rephrases_ += links;
         pairs_.clear();
         std::size_t run_start = 0;
@@ -476,7 +516,7 @@ private:
                 counts_.add_transition_ids(ids_[i], 2 * ids_[i + 1], 1.0);
                 continue;
             }
-            if (turns[i].outcome == turn_outcome::success) {
+            if (friction_[i] == 0) {
                 counts_.add_transition_ids(ids_[i], 2 * ids_[i] + 1, 1.0);
                 for (std::size_t k = run_start; k < i; ++k) {
                     if (ids_[k] != ids_[i]) pairs_.emplace_back(ids_[k], ids_[i]);
@@ -499,6 +539,7 @@ private:
     std::vector<std::string> normalized_;
     std::vector<std::uint32_t> ids_;
     std::vector<char> links_;
+    std::vector<char> friction_;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs_;
 };
 

@@ -21,6 +21,9 @@ struct turn {
     std::optional<std::string> annotation;  ///< the NLU's `[slot : value]` markup, when it understood the turn
     std::optional<std::string> intent;      ///< the NLU's intent, when known
     std::optional<double> confidence;       ///< the NLU's confidence in [0, 1], when known
+    std::optional<double> asr_confidence;   ///< the speech recogniser's confidence in [0, 1], when known
+    std::optional<std::string> status;      ///< the handler's status code: "ok", or an error code, when known
+    std::optional<bool> barge_in;           ///< whether the user interrupted the assistant's answer, when known
 
     friend bool operator==(const turn&, const turn&) = default;
 };
