@@ -142,3 +142,62 @@ TEST_CASE("BIO: conversion both ways and the documented repair of a stray I- tag
     const std::vector<token_span> outside = {{"a", 2, 4}};
     CHECK_THROWS_AS((void)to_bio(3, outside), annotation_error);
 }
+
+TEST_CASE("markup: to_markup rejects what markup cannot carry (blank value, label not UTF-8)") {
+    // Issue 14: both were accepted by to_markup and then failed parse_markup.
+    CHECK_THROWS_AS((void)to_markup({"a  b", {{"x", 1, 3}}}), annotation_error);       // only spaces
+    CHECK_THROWS_AS((void)to_markup({"a\t\r\nb", {{"x", 1, 4}}}), annotation_error);   // only tab, CR, LF
+    CHECK_THROWS_AS((void)to_markup({"ab", {{"x\xFF", 0, 1}}}), annotation_error);     // label not UTF-8
+    CHECK_THROWS_AS((void)to_markup({"ab", {{"\xC3", 0, 1}}}), annotation_error);      // truncated sequence
+    try {
+        (void)to_markup({"play  jazz", {{"genre", 4, 5}}});
+        FAIL("expected annotation_error");
+    } catch (const annotation_error& e) {
+        CHECK(e.position() == 0);
+        CHECK(std::string(e.what()).find("only white space") != std::string::npos);
+    }
+    // Values with white space around a word, and non-ASCII labels, are fine and round-trip.
+    const annotated_text ok{" jazz \xC3\xA9", {{"g\xC3\xA9nre", 0, 6}, {"\xCE\xA9", 6, 8}}};
+    CHECK(parse_markup(to_markup(ok)) == ok);
+}
+
+TEST_CASE("markup: random byte-level annotations round-trip whenever to_markup accepts them") {
+    // Texts and labels from an alphabet with white space, brackets, colons, multi-byte and invalid bytes;
+    // random (possibly invalid) spans. Every accepted annotation must parse back to itself.
+    std::mt19937_64 rng(14);
+    const std::vector<std::string> pieces = {"a", "b", " ", "\t", "\n", "\r", ":", " : ", "[", "]", "\xC3\xA9",
+                                             "\xE2\x80\xA6", "\xFF", "\xC3", "\xC2\xA0", "x", "0"};
+    std::size_t accepted = 0, rejected = 0;
+    for (int round = 0; round < 20000; ++round) {
+        annotated_text a;
+        const auto n = rng() % 8;
+        for (std::size_t i = 0; i < n; ++i) a.text += pieces[rng() % pieces.size()];
+        std::size_t at = 0;
+        const auto slots = rng() % 4;
+        for (std::size_t k = 0; k < slots && at < a.text.size() + 1; ++k) {
+            std::string label;
+            const auto label_pieces = rng() % 3;
+            for (std::size_t i = 0; i < label_pieces; ++i) label += pieces[rng() % pieces.size()];
+            if (rng() % 2 == 0) label = "lab" + label;
+            const std::size_t begin = at + rng() % 3;
+            const std::size_t end = begin + rng() % 5;
+            a.slots.push_back({label, begin, end});
+            at = end;
+        }
+        std::string markup;
+        try {
+            markup = to_markup(a);
+        } catch (const annotation_error&) {
+            ++rejected;
+            continue;
+        } catch (const invalid_utf8&) {
+            ++rejected;
+            continue;
+        }
+        ++accepted;
+        INFO("markup: ", markup);
+        REQUIRE(parse_markup(markup) == a);
+    }
+    CHECK(accepted > 1000);
+    CHECK(rejected > 1000);
+}

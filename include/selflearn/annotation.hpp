@@ -130,8 +130,10 @@ inline void check_label(std::string_view label, std::size_t position) {
     return result;
 }
 
-/// Checks that the slots of `a` are well-formed: labels valid, spans non-empty, inside the text, on
-/// code-point boundaries, sorted and non-overlapping, and that the text has no `[` or `]`. O(n).
+/// Checks that the slots of `a` are well-formed: labels valid (non-empty, valid UTF-8, no white space or
+/// brackets), spans non-empty, inside the text, on code-point boundaries, not only white space (space, tab,
+/// CR, LF), sorted and non-overlapping, and that the text has no `[` or `]`: exactly what to_markup can
+/// write so that parse_markup gives `a` back. O(n).
 /// \throws annotation_error naming the slot (its index) or the byte offset of a bracket; invalid_utf8.
 inline void validate(const annotated_text& a) {
     validate_utf8(a.text, "annotated text");
@@ -154,11 +156,22 @@ inline void validate(const annotated_text& a) {
             throw annotation_error(
                 fmt::format("slot {} ('{}') starts at byte {}, before the previous slot ends", k, s.label, s.begin), k);
         }
+        if (!is_valid_utf8(s.label)) {
+            throw annotation_error(fmt::format("slot {} has a label that is not valid UTF-8", k), k);
+        }
         for (std::size_t edge : {s.begin, s.end}) {
             if (edge < a.text.size() && (static_cast<unsigned char>(a.text[edge]) & 0xC0u) == 0x80u) {
                 throw annotation_error(
                     fmt::format("slot {} ('{}') has an edge at byte {}, inside a code point", k, s.label, edge), k);
             }
+        }
+        bool blank = true;
+        for (std::size_t b = s.begin; b < s.end; ++b) blank = blank && detail::is_markup_space(a.text[b]);
+        if (blank) {
+            throw annotation_error(fmt::format("slot {} ('{}') covers only white space (bytes [{}, {})); markup "
+                                               "cannot write an empty value",
+                                               k, s.label, s.begin, s.end),
+                                   k);
         }
         previous_end = s.end;
     }
