@@ -85,7 +85,10 @@ TEST_CASE("a hand-made log: one rewrite with its probability, support and steps"
     CHECK(miner.rephrases() == 2);
     const auto rules = miner.rewrites();
     REQUIRE(rules.size() == 1);
-    CHECK(rules[0] == rewrite_rule{"play maj and dragons", "play imagine dragons", 0.5, 2, 0.5, 1.5});
+    // Users' own words: "play maj and dragons" was said 3 times and "Play maj and dragons" once; the two
+    // spellings of the rewrite once each, and the tie goes to the smaller text in byte order.
+    CHECK(rules[0] == rewrite_rule{"play maj and dragons", "play imagine dragons", 0.5, 2, 0.5, 1.5,
+                                   "play maj and dragons", "play Imagine Dragons"});
     // Support 2 is the default minimum; asking for 3 drops the rule, as does a probability floor of 0.6.
     CHECK(mine(log, {.min_support = 3}).empty());
     CHECK(mine(log, {.min_probability = 0.6}).empty());
@@ -335,6 +338,8 @@ TEST_CASE("sharded counting merges to the single run, bit for bit, in any order"
         rebuilt.add_transition(f, k, t, c);
     });
     single.counts().for_each_support([&](std::string_view r, std::string_view w, std::uint64_t n) { rebuilt.add_support(r, w, n); });
+    CHECK_FALSE(rebuilt == single.counts());  // the surface forms are still missing
+    single.counts().for_each_surface([&](std::string_view u, std::string_view t, std::uint64_t n) { rebuilt.add_surface(u, t, n); });
     CHECK(rebuilt == single.counts());
 }
 
@@ -400,4 +405,44 @@ TEST_CASE("error cases") {
     CHECK_THROWS_WITH_AS((void)selflearn::mine_rewrites(c), doctest::Contains("2 utterances never reach success or failure: 'x', 'y'"),
                          selflearn::unreachable_absorption);
     CHECK(selflearn::mine_rewrites(rewrite_counts{}).empty());
+}
+
+TEST_CASE("surface forms: the most frequent original text behind each normalised one, merged across shards") {
+    rewrite_counts a, b;
+    a.add_surface("play imagine dragons", "Play Imagine Dragons", 2);
+    a.add_surface("play imagine dragons", "play imagine dragons!", 1);
+    b.add_surface("play imagine dragons", "play imagine dragons!", 2);
+    CHECK(a.surface("play imagine dragons") == "Play Imagine Dragons");
+    CHECK(a.surface("never seen") == "never seen");  // no surface form: the normalised text itself
+    a.merge(b);
+    CHECK(a.surface("play imagine dragons") == "play imagine dragons!");  // 3 against 2 after the merge
+    rewrite_counts c = b;
+    CHECK_FALSE(c == a);
+    c.add_surface("play imagine dragons", "Play Imagine Dragons", 2);
+    c.add_surface("play imagine dragons", "play imagine dragons!", 1);
+    CHECK(c == a);
+    CHECK_THROWS_AS(a.add_surface("", "x"), selflearn::invalid_argument);
+    CHECK_THROWS_AS(a.add_surface("x", ""), selflearn::invalid_argument);
+}
+
+TEST_CASE("the miner takes a friction predicate: turns it flags are defects whatever their logged outcome") {
+    // The logged outcomes say success everywhere; a detector on low confidence finds the failed turn.
+    turn first = make("s1", 0, "play maj and dragons", ok);
+    first.confidence = 0.1;
+    const std::vector<turn> session{first, make("s1", 5, "play imagine dragons", ok)};
+    const auto low_confidence = [](const turn& t) { return t.confidence && *t.confidence < 0.5; };
+    rewrite_miner by_outcome, by_confidence;
+    by_outcome.add_session(session);
+    by_confidence.add_session(session, selflearn::character_similarity_scorer{}, low_confidence);
+    CHECK(by_outcome.rephrases() == 0);
+    CHECK(by_confidence.rephrases() == 1);
+    CHECK(by_confidence.counts().transition_count("play maj and dragons", rewrite_target::utterance,
+                                                  "play imagine dragons") == 1);
+    CHECK(by_confidence.counts().transition_count("play maj and dragons", rewrite_target::success,
+                                                  "play maj and dragons") == 0);
+    // The same with scores carried in the log.
+    rewrite_miner scored;
+    const std::vector<std::optional<double>> scores{std::nullopt, 0.9};
+    scored.add_session(session, std::span<const std::optional<double>>(scores), low_confidence);
+    CHECK(scored.counts() == by_confidence.counts());
 }

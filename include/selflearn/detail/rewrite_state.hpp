@@ -43,6 +43,20 @@ private:
     std::vector<const std::string*> texts_;
 };
 
+/// The key with the largest count (ties: the first in the map's order, the smallest text).
+template <class Map>
+std::string_view most_frequent(const Map& counts) {
+    std::string_view best;
+    std::uint64_t best_count = 0;
+    for (const auto& [text, count] : counts) {
+        if (count > best_count) {
+            best = text;
+            best_count = count;
+        }
+    }
+    return best;
+}
+
 /// Key of a (from, to) transition: from id in the high half, the target code in the low half; the
 /// target code is 2 * id for an utterance, 2 * id + 1 for "success at id", and 0xffffffff for failure.
 inline constexpr std::uint32_t failure_code = 0xffffffffu;
