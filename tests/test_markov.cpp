@@ -513,3 +513,52 @@ TEST_CASE("error cases name what is wrong") {
     transition_counts<int> ti;
     CHECK_THROWS_WITH_AS(ti.read(bad_int), doctest::Contains("'12x' is not a valid integer key"), invalid_argument);
 }
+
+TEST_CASE("chain input errors carry the offending entry or line, so a reader can name file:line") {
+    // Issue 14: the program could not say which input line a chain error came from.
+    using selflearn::counts_line_error;
+    using selflearn::transition_error;
+    const auto entry_of = [](const std::vector<transition<std::string>>& ts) -> std::size_t {
+        try {
+            (void)absorbing_chain<std::string>::from_probabilities(ts);
+        } catch (const transition_error& e) {
+            return e.entry();
+        }
+        FAIL("expected transition_error");
+        return 0;
+    };
+    // A pair given twice: the second occurrence, wherever the pairs sort.
+    CHECK(entry_of({{"z", "y", 1.0}, {"a", "b", 0.5}, {"a", "c", 0.5}, {"a", "b", 0.5}}) == 3);
+    CHECK(entry_of({{"a", "b", 0.5}, {"q", "r", 1.0}, {"a", "b", 0.5}, {"a", "b", 0.5}}) == 2);
+    // A probability outside [0, 1]: that entry.
+    CHECK(entry_of({{"a", "b", 0.5}, {"a", "c", 0.5}, {"c", "d", -0.1}}) == 2);
+    // A row that does not sum to 1: its first entry in input order.
+    CHECK(entry_of({{"b", "x", 1.0}, {"a", "c", 0.5}, {"b", "y", 0.5}, {"a", "d", 0.5}}) == 0);
+    CHECK(entry_of({{"q", "x", 1.0}, {"a", "c", 0.25}, {"a", "d", 0.25}}) == 1);
+    // The message is unchanged, and it is still an invalid_argument.
+    std::vector<transition<std::string>> twice{{"a", "b", 0.5}, {"a", "b", 0.5}};
+    CHECK_THROWS_WITH_AS(absorbing_chain<std::string>::from_probabilities(twice),
+                         doctest::Contains("from 'a' to 'b' is given twice"), selflearn::invalid_argument);
+
+    const auto line_of = [](const std::string& text) -> std::size_t {
+        std::stringstream in(text);
+        transition_counts<int> t;
+        try {
+            t.read(in);
+        } catch (const counts_line_error& e) {
+            return e.line();
+        }
+        FAIL("expected counts_line_error for: " << text);
+        return 0;
+    };
+    CHECK(line_of("1\t1\t2\n\nx\t1\t2\n") == 3);            // not a count
+    CHECK(line_of("1\t1\t2\nS\t1\t2\n") == 2);              // state line with two keys
+    CHECK(line_of("1\t1\t2\n1\t2\t3\n-1\t1\t2\n") == 3);    // negative count
+    CHECK(line_of("S\tabc\n") == 1);                         // key not an integer (state line)
+    CHECK(line_of("1\t1\t2\n1\t1\\q\t2\n") == 2);           // unknown escape
+    CHECK(line_of("1\t1\t2\r\n2\t1\n") == 2);               // missing field, CRLF line ends
+    std::stringstream bad_key("1\t1\t2\nS\tabc\n");
+    transition_counts<int> t;
+    CHECK_THROWS_WITH_AS(t.read(bad_key), doctest::Contains("line 2: transition counts: 'abc' is not a valid integer key"),
+                         counts_line_error);
+}

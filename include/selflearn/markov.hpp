@@ -60,6 +60,34 @@ private:
     std::vector<std::size_t> states_;
 };
 
+/// A transition given to absorbing_chain::from_probabilities is invalid: a probability outside [0, 1] or
+/// not finite, a pair given twice, or a state whose probabilities do not sum to 1. `entry()` is the 0-based
+/// index, in the order given, of the offending transition (the second of a pair given twice; the first
+/// transition from the state whose row does not sum to 1), so a reader can name the file and line.
+class transition_error : public invalid_argument {
+public:
+    /// O(message length).
+    transition_error(const std::string& message, std::size_t entry) : invalid_argument(message), entry_(entry) {}
+    /// Index of the offending transition in the input, 0-based. O(1).
+    [[nodiscard]] std::size_t entry() const noexcept { return entry_; }
+
+private:
+    std::size_t entry_;
+};
+
+/// A line read by transition_counts::read is malformed or holds an invalid count. `line()` is the 1-based
+/// line number in the stream (the message names it too), so a reader can report file:line.
+class counts_line_error : public invalid_argument {
+public:
+    /// O(message length).
+    counts_line_error(const std::string& message, std::size_t line) : invalid_argument(message), line_(line) {}
+    /// The 1-based number of the offending line. O(1).
+    [[nodiscard]] std::size_t line() const noexcept { return line_; }
+
+private:
+    std::size_t line_;
+};
+
 /// One transition of a chain given entry by entry: `value` is a count (transition_counts) or a
 /// probability (absorbing_chain::from_probabilities).
 template <class Key>
@@ -234,43 +262,20 @@ public:
 
     /// Reads lines written by write() and adds them to this table (so several files merge by reading
     /// them one after another). Blank lines are ignored.
-    /// \throws invalid_argument naming the line when a line is malformed or a count is invalid.
+    /// \throws counts_line_error (an invalid_argument) naming the line, with its number in line(), when a
+    ///         line is malformed or a count or key is invalid.
     template <class Codec = key_codec<Key>>
     void read(std::istream& in) {
         std::string line;
         std::size_t number = 0;
         while (std::getline(in, line)) {
             ++number;
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            if (line.empty()) continue;
-            const auto first = line.find('\t');
-            if (first == std::string::npos) {
-                throw invalid_argument(fmt::format("transition counts, line {}: expected tab-separated fields", number));
-            }
-            const std::string_view head(line.data(), first);
-            const std::string_view rest(line.data() + first + 1, line.size() - first - 1);
-            if (head == "S") {
-                if (rest.find('\t') != std::string_view::npos) {
-                    throw invalid_argument(fmt::format("transition counts, line {}: a state line has one key", number));
-                }
-                add_state(Codec::decode(detail::unescape_field(rest, number)));
-                continue;
-            }
-            const auto second = rest.find('\t');
-            if (second == std::string_view::npos || rest.find('\t', second + 1) != std::string_view::npos) {
-                throw invalid_argument(
-                    fmt::format("transition counts, line {}: expected 'count<TAB>from<TAB>to'", number));
-            }
-            double count = 0;
-            const auto [end, ec] = std::from_chars(head.data(), head.data() + head.size(), count);
-            if (ec != std::errc{} || end != head.data() + head.size()) {
-                throw invalid_argument(fmt::format("transition counts, line {}: '{}' is not a count", number, head));
-            }
             try {
-                add(Codec::decode(detail::unescape_field(rest.substr(0, second), number)),
-                    Codec::decode(detail::unescape_field(rest.substr(second + 1), number)), count);
+                read_line<Codec>(line, number);
+            } catch (const counts_line_error&) {
+                throw;
             } catch (const invalid_argument& e) {
-                throw invalid_argument(fmt::format("transition counts, line {}: {}", number, e.what()));
+                throw counts_line_error(e.what(), number);
             }
         }
     }
@@ -306,6 +311,51 @@ public:
     }
 
 private:
+    // Reads one line of the format of write() (number: its 1-based line number, for messages).
+    // Throws invalid_argument naming the line; read() turns it into counts_line_error.
+    template <class Codec>
+    void read_line(std::string_view line, std::size_t number) {
+        {
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            if (line.empty()) return;
+            const auto first = line.find('\t');
+            if (first == std::string::npos) {
+                throw invalid_argument(fmt::format("transition counts, line {}: expected tab-separated fields", number));
+            }
+            const std::string_view head(line.data(), first);
+            const std::string_view rest(line.data() + first + 1, line.size() - first - 1);
+            if (head == "S") {
+                if (rest.find('\t') != std::string_view::npos) {
+                    throw invalid_argument(fmt::format("transition counts, line {}: a state line has one key", number));
+                }
+                const std::string key = detail::unescape_field(rest, number);
+                try {
+                    add_state(Codec::decode(key));
+                } catch (const invalid_argument& e) {
+                    throw invalid_argument(fmt::format("transition counts, line {}: {}", number, e.what()));
+                }
+                return;
+            }
+            const auto second = rest.find('\t');
+            if (second == std::string_view::npos || rest.find('\t', second + 1) != std::string_view::npos) {
+                throw invalid_argument(
+                    fmt::format("transition counts, line {}: expected 'count<TAB>from<TAB>to'", number));
+            }
+            double count = 0;
+            const auto [end, ec] = std::from_chars(head.data(), head.data() + head.size(), count);
+            if (ec != std::errc{} || end != head.data() + head.size()) {
+                throw invalid_argument(fmt::format("transition counts, line {}: '{}' is not a count", number, head));
+            }
+            const std::string from = detail::unescape_field(rest.substr(0, second), number);
+            const std::string to = detail::unescape_field(rest.substr(second + 1), number);
+            try {
+                add(Codec::decode(from), Codec::decode(to), count);
+            } catch (const invalid_argument& e) {
+                throw invalid_argument(fmt::format("transition counts, line {}: {}", number, e.what()));
+            }
+        }
+    }
+
     static std::uint64_t pair_key(std::uint64_t i, std::uint64_t j) noexcept { return (i << 32) | j; }
 
     std::uint32_t intern(const Key& key) {
@@ -375,23 +425,27 @@ public:
         for (const Key* k : order) states.push_back(*k);
         std::vector<entry> entries;
         entries.reserve(counts.size());
-        counts.for_each_indexed([&](std::size_t i, std::size_t j, double c) { entries.push_back({rank[i], rank[j], c}); });
+        counts.for_each_indexed([&](std::size_t i, std::size_t j, double c) { entries.push_back({rank[i], rank[j], c, no_source}); });
         return build(std::move(states), std::move(entries), std::nullopt);
     }
 
     /// Chain from transition probabilities given entry by entry (a state that only appears as `to` is
     /// absorbing; a pair given twice is an error). Rows must sum to 1 within `tolerance` and are then
     /// rescaled to sum to 1. States in canonical order. O(e log e + n log n).
-    /// \throws invalid_argument for a probability outside [0, 1] or not finite, a pair given twice, or a
-    ///         row whose sum is off by more than `tolerance` (naming the state and the sum);
-    ///         unreachable_absorption.
+    /// \throws transition_error (an invalid_argument; entry() is the index of the offending transition) for
+    ///         a probability outside [0, 1] or not finite, a pair given twice, or a row whose sum is off by
+    ///         more than `tolerance` (naming the state and the sum); unreachable_absorption.
     template <std::ranges::input_range Range>
         requires std::convertible_to<std::ranges::range_reference_t<Range>, const transition<Key>&>
     static absorbing_chain from_probabilities(const Range& transitions, double tolerance = 1e-9) {
         transition_counts<Key, Hash, KeyEqual> seen;
         std::vector<std::tuple<std::size_t, std::size_t, double>> raw;
         for (const transition<Key>& tr : transitions) {
-            check_probability(tr.value, detail::describe_state(tr.from, 0), detail::describe_state(tr.to, 0));
+            try {
+                check_probability(tr.value, detail::describe_state(tr.from, 0), detail::describe_state(tr.to, 0));
+            } catch (const invalid_argument& e) {
+                throw transition_error(e.what(), raw.size());
+            }
             seen.add_state(tr.from);
             seen.add_state(tr.to);
             raw.emplace_back(*seen.index_of(tr.from), *seen.index_of(tr.to), tr.value);
@@ -404,7 +458,10 @@ public:
         for (const Key* k : order) states.push_back(*k);
         std::vector<entry> entries;
         entries.reserve(raw.size());
-        for (const auto& [i, j, p] : raw) entries.push_back({rank[i], rank[j], p});
+        for (std::size_t e = 0; e < raw.size(); ++e) {
+            const auto& [i, j, p] = raw[e];
+            entries.push_back({rank[i], rank[j], p, e});
+        }
         return build(std::move(states), std::move(entries), tolerance);
     }
 
@@ -422,7 +479,7 @@ public:
                 const double v = p(i, j);
                 if (v != 0.0 || !std::isfinite(v)) {
                     check_probability(v, fmt::format("row {}", i), fmt::format("column {}", j));
-                    entries.push_back({static_cast<std::size_t>(i), static_cast<std::size_t>(j), v});
+                    entries.push_back({static_cast<std::size_t>(i), static_cast<std::size_t>(j), v, no_source});
                 }
             }
         }
@@ -441,7 +498,8 @@ public:
             for (typename Eigen::SparseMatrix<double, Options, Index>::InnerIterator it(p, o); it; ++it) {
                 if (it.value() == 0.0) continue;
                 check_probability(it.value(), fmt::format("row {}", it.row()), fmt::format("column {}", it.col()));
-                entries.push_back({static_cast<std::size_t>(it.row()), static_cast<std::size_t>(it.col()), it.value()});
+                entries.push_back(
+                    {static_cast<std::size_t>(it.row()), static_cast<std::size_t>(it.col()), it.value(), no_source});
             }
         }
         return build(std::move(states), std::move(entries), tolerance);
@@ -474,10 +532,12 @@ public:
     }
 
 private:
+    static constexpr std::size_t no_source = std::numeric_limits<std::size_t>::max();
     struct entry {
         std::size_t from;
         std::size_t to;
         double value;
+        std::size_t source;  // index in the input of from_probabilities, or no_source
     };
 
     static void check_probability(double v, const std::string& from, const std::string& to) {
@@ -524,14 +584,31 @@ private:
                   [](const entry& a, const entry& b) { return a.from != b.from ? a.from < b.from : a.to < b.to; });
         std::vector<double> row_sum(n, 0.0);
         std::vector<std::size_t> row_count(n, 0);
+        std::vector<std::size_t> row_source(n, no_source);  // first input entry of each row
         for (std::size_t e = 0; e < entries.size(); ++e) {
             if (e > 0 && entries[e].from == entries[e - 1].from && entries[e].to == entries[e - 1].to) {
-                throw invalid_argument(fmt::format("absorbing chain: transition from {} to {} is given twice",
-                                                   detail::describe_state(states[entries[e].from], entries[e].from),
-                                                   detail::describe_state(states[entries[e].to], entries[e].to)));
+                const std::string message = fmt::format(
+                    "absorbing chain: transition from {} to {} is given twice",
+                    detail::describe_state(states[entries[e].from], entries[e].from),
+                    detail::describe_state(states[entries[e].to], entries[e].to));
+                if (entries[e].source == no_source) throw invalid_argument(message);
+                // The second occurrence in input order: the second smallest source of the group of equal
+                // pairs, which starts at e - 1 (std::sort is not stable).
+                std::size_t first = no_source, second = no_source;
+                for (std::size_t f = e - 1;
+                     f < entries.size() && entries[f].from == entries[e].from && entries[f].to == entries[e].to; ++f) {
+                    if (entries[f].source < first) {
+                        second = first;
+                        first = entries[f].source;
+                    } else if (entries[f].source < second) {
+                        second = entries[f].source;
+                    }
+                }
+                throw transition_error(message, second);
             }
             row_sum[entries[e].from] += entries[e].value;
             ++row_count[entries[e].from];
+            row_source[entries[e].from] = std::min(row_source[entries[e].from], entries[e].source);
         }
         // Classify: absorbing = no outgoing mass, or all of it on itself.
         std::vector<char> is_absorbing(n, 0);
@@ -542,9 +619,11 @@ private:
             if (row_sum[i] == 0.0) {
                 is_absorbing[i] = 1;
             } else if (tolerance && !(std::abs(row_sum[i] - 1.0) <= *tolerance)) {
-                throw invalid_argument(fmt::format("absorbing chain: probabilities from state {} sum to {:.17g}, "
-                                                   "not 1 (tolerance {})",
-                                                   detail::describe_state(states[i], i), row_sum[i], *tolerance));
+                const std::string message = fmt::format(
+                    "absorbing chain: probabilities from state {} sum to {:.17g}, not 1 (tolerance {})",
+                    detail::describe_state(states[i], i), row_sum[i], *tolerance);
+                if (row_source[i] == no_source) throw invalid_argument(message);
+                throw transition_error(message, row_source[i]);
             }
         }
         std::vector<std::size_t> position(n);
