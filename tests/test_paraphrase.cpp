@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <set>
 #include <string>
@@ -321,4 +322,125 @@ TEST_CASE("paraphrase features report malformed markup") {
     CHECK_THROWS_WITH_AS((void)paraphrase_features(said("x"), said("y", "[time : y")),
                          doctest::Contains("annotation '[time : y'"), annotation_error);
     CHECK_THROWS_AS((void)paraphrase_features(said("\xff"), said("y")), invalid_utf8);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The trained paraphrase detector.
+// ---------------------------------------------------------------------------------------------------
+
+namespace {
+
+// Area under the ROC curve by brute force over every (positive, negative) pair; ties count one half.
+double auc(const std::vector<double>& scores, const std::vector<bool>& labels) {
+    double wins = 0.0, pairs = 0.0;
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+        if (!labels[i]) continue;
+        for (std::size_t j = 0; j < scores.size(); ++j) {
+            if (labels[j]) continue;
+            pairs += 1.0;
+            wins += scores[i] > scores[j] ? 1.0 : scores[i] == scores[j] ? 0.5 : 0.0;
+        }
+    }
+    return wins / pairs;
+}
+
+double accuracy(const std::vector<double>& scores, const std::vector<bool>& labels, double threshold) {
+    double right = 0.0;
+    for (std::size_t i = 0; i < scores.size(); ++i) right += ((scores[i] >= threshold) == labels[i]) ? 1.0 : 0.0;
+    return right / static_cast<double>(scores.size());
+}
+
+}  // namespace
+
+static_assert(paraphrase_scorer<paraphrase_model>);
+
+TEST_CASE("paraphrase training needs two intents") {
+    const std::vector<labelled_utterance> one = {utterance("play [artist : adele]", "PlayMusic"),
+                                                 utterance("put on [artist : adele]", "PlayMusic")};
+    CHECK_THROWS_WITH_AS((void)train_paraphrase_model(one), doctest::Contains("2 utterances of 1 intent; it needs at least two intents"),
+                         invalid_argument);
+    CHECK_THROWS_WITH_AS((void)train_paraphrase_model(std::vector<labelled_utterance>{}),
+                         doctest::Contains("0 utterances of 0 intents"), invalid_argument);
+}
+
+TEST_CASE("training examples look like log pairs") {
+    const auto corpus = load_snips("train.jsonl");
+    paraphrase_training_options o;
+    o.positives = 300;
+    o.repeats = 200;
+    o.slot_negatives = 100;
+    o.intent_negatives = 100;
+    o.unrelated_negatives = 300;
+    const auto examples = paraphrase_training_examples(corpus, o);
+    std::map<std::string, std::size_t> kinds;
+    std::size_t noisy = 0, positives = 0;
+    std::set<std::string> texts;
+    for (const auto& u : corpus) texts.insert(normalize_utterance(u.annotation.text));
+    for (const auto& e : examples) {
+        ++kinds[e.kind];
+        CHECK(e.paraphrase == (e.kind == "positive" || e.kind == "repeat"));
+        CHECK(parse_markup(e.later_annotation).text == e.later);
+        if (e.paraphrase) {
+            ++positives;
+            if (!texts.contains(normalize_utterance(e.failed))) ++noisy;
+        }
+    }
+    CHECK(kinds["positive"] == 300);
+    CHECK(kinds["repeat"] == 200);
+    CHECK(kinds["slot_negative"] == 100);
+    CHECK(kinds["intent_negative"] == 100);
+    CHECK(kinds["unrelated"] == 300);
+    // About noise = 0.7 of the positives carry noise; some noise draws change nothing a corpus text has not.
+    CHECK(noisy > positives / 2);
+    CHECK(noisy < positives * 9 / 10);
+    CHECK(paraphrase_training_examples(corpus, o) == examples);
+    o.seed = 2;
+    CHECK(paraphrase_training_examples(corpus, o) != examples);
+}
+
+TEST_CASE("a trained detector beats word similarity on intents it never saw, and round-trips its file") {
+    const auto corpus = load_snips("train.jsonl");
+    const std::set<std::string> train_intents = {"AddToPlaylist", "BookRestaurant", "GetWeather", "PlayMusic"};
+    std::vector<labelled_utterance> seen, unseen;
+    for (const auto& u : corpus) (train_intents.contains(u.intent) ? seen : unseen).push_back(u);
+    REQUIRE(unseen.size() > 1000);
+    const auto model = train_paraphrase_model(seen);
+    CHECK(model == train_paraphrase_model(seen));  // deterministic
+
+    for (double noise : {0.7, 0.0}) {
+        paraphrase_training_options held;
+        held.seed = 77;
+        held.noise = noise;
+        const auto test = paraphrase_training_examples(unseen, held);
+        std::vector<double> m, w;
+        std::vector<bool> labels;
+        for (const auto& e : test) {
+            const turn failed = said(e.failed), later = said(e.later, e.later_annotation);
+            m.push_back(model(failed, later));
+            w.push_back(word_similarity_scorer{}(failed, later));
+            labels.push_back(e.paraphrase);
+        }
+        const double auc_model = auc(m, labels), auc_words = auc(w, labels);
+        const double acc_model = accuracy(m, labels, 0.5), acc_words = accuracy(w, labels, 0.5);
+        MESSAGE("noise " << noise << ": AUC model " << auc_model << " words " << auc_words << "; accuracy at 0.5 model "
+                         << acc_model << " words " << acc_words);
+        CHECK(auc_model > auc_words + 0.02);
+        CHECK(acc_model > acc_words + 0.02);
+    }
+
+    // Save and load: the same model, bit-exact probabilities.
+    std::stringstream file;
+    model.save(file);
+    const auto back = paraphrase_model::load(file, "p.model");
+    CHECK(back == model);
+    const turn failed = said("play somethin by adel"), later = said("play something by adele", "play something by [artist : adele]");
+    CHECK(back(failed, later) == model(failed, later));
+    // A model of other features, or of another kind, is refused with the line and field.
+    std::istringstream other(fit_logistic(Eigen::MatrixXd::Identity(2, 2), Eigen::Vector2d(0, 1)).to_text("paraphrase"));
+    CHECK_THROWS_WITH_AS((void)paraphrase_model::load(other, "p.model"),
+                         doctest::Contains("p.model:4: field 'features': the features are not"), model_format_error);
+    std::istringstream friction(model.logistic().to_text("friction"));
+    CHECK_THROWS_WITH_AS((void)paraphrase_model::load(friction, "p.model"),
+                         doctest::Contains("p.model:2: field 'kind': a 'friction' model, expected a 'paraphrase' model"),
+                         model_format_error);
 }

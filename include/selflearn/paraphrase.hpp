@@ -20,6 +20,7 @@
 #include <selflearn/annotation.hpp>
 #include <selflearn/detail/project_random.hpp>
 #include <selflearn/error.hpp>
+#include <selflearn/logistic.hpp>
 #include <selflearn/session.hpp>
 #include <selflearn/tokenize.hpp>
 #include <selflearn/utf8.hpp>
@@ -30,7 +31,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <istream>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <span>
 #include <string>
@@ -510,5 +513,283 @@ using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
 [[nodiscard]] inline paraphrase_feature_vector paraphrase_features(const turn& failed, const turn& later) {
     return paraphrase_features(failed.text, later.text, later.annotation);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The trained paraphrase detector.
+// ---------------------------------------------------------------------------------------------------
+
+/// One training example of the paraphrase detector, shaped like a pair of a session log: a failed turn's
+/// text and a later turn with its annotation markup.
+struct paraphrase_example {
+    std::string failed;            ///< the failed turn's text (possibly with simulated recognition noise)
+    std::string later;             ///< the later turn's text
+    std::string later_annotation;  ///< the later turn's `[slot : value]` markup
+    bool paraphrase = false;       ///< whether `later` rephrases `failed`
+    std::string kind;              ///< how it was made: positive, repeat, slot_negative, intent_negative, unrelated
+
+    friend bool operator==(const paraphrase_example&, const paraphrase_example&) = default;
+};
+
+/// Options of paraphrase_training_examples() and train_paraphrase_model(). Defaults in brackets.
+struct paraphrase_training_options {
+    std::uint64_t seed = 1;                 ///< seed of every random choice [1]
+    std::size_t positives = 2000;           ///< generator positives: two carriers, same values [2000]
+    std::size_t repeats = 1000;             ///< positives repeating one utterance, the failed side noisy [1000]
+    std::size_t slot_negatives = 1000;      ///< generator slot negatives [1000]
+    std::size_t intent_negatives = 1000;    ///< generator intent negatives [1000]
+    std::size_t unrelated_negatives = 3000; ///< an utterance followed by one of another intent [3000]
+    /// Probability that the failed side of a positive gets recognition noise [0.7]. Noise, each part
+    /// drawn on its own: one or two character edits on each slot word (probability 0.5 per word), one
+    /// dropped word (0.25), the last one or two words cut off (0.15), when the text has words to spare.
+    double noise = 0.7;
+    double c = 1.0;                         ///< C of the logistic regression [1]
+};
+
+namespace detail {
+
+/// A misheard-like variant of a word: one substitution, deletion or insertion of a letter, or a
+/// doubled letter. Code points; letters drawn from the word itself and a-z.
+inline std::string mishear(std::string_view word, splitmix64& rng) {
+    std::u32string w = decode_utf8(word);
+    if (w.empty()) return std::string(word);
+    const auto letter = [&]() -> char32_t {
+        if (rng.below(2) == 0) return w[rng.below(w.size())];
+        return static_cast<char32_t>(U'a' + rng.below(26));
+    };
+    const std::size_t at = rng.below(w.size());
+    switch (rng.below(4)) {
+        case 0: w[at] = letter(); break;
+        case 1:
+            if (w.size() > 1) w.erase(at, 1);
+            else w[at] = letter();
+            break;
+        case 2: w.insert(w.begin() + static_cast<std::ptrdiff_t>(at), letter()); break;
+        default: w.insert(w.begin() + static_cast<std::ptrdiff_t>(at), w[at]); break;
+    }
+    return encode_utf8(w);
+}
+
+/// The text of `u` with recognition noise (see paraphrase_training_options::noise), words joined by
+/// single spaces.
+inline std::string noisy_text(const annotated_text& u, splitmix64& rng) {
+    const auto tokens = tokenize_annotated(u, {.fold_case = true});
+    std::vector<std::string> words;
+    for (std::size_t k = 0; k < tokens.tokens.size(); ++k) {
+        bool slot = false;
+        for (const auto& s : tokens.slots) slot = slot || (k >= s.begin && k < s.end);
+        std::string w = tokens.tokens[k].text;
+        if (slot && rng.unit() < 0.5) {
+            w = mishear(w, rng);
+            if (rng.below(4) == 0) w = mishear(w, rng);
+        }
+        words.push_back(std::move(w));
+    }
+    if (words.size() > 2 && rng.unit() < 0.25) words.erase(words.begin() + static_cast<std::ptrdiff_t>(rng.below(words.size())));
+    if (words.size() > 3 && rng.unit() < 0.15) words.resize(words.size() - 1 - rng.below(2));
+    std::string text;
+    for (const auto& w : words) text += (text.empty() ? "" : " ") + w;
+    return text;
+}
+
+}  // namespace detail
+
+/// Training examples for the paraphrase detector, shaped like the pairs of a session log (whose
+/// negatives are mostly unrelated follow-ups and whose positives are often misheard): the pairs of
+/// paraphrase_generator (positives, slot and intent negatives; `failed` is the first utterance,
+/// `later` the second), `repeats` positives whose failed side is the same utterance, `unrelated`
+/// negatives pairing an utterance with one of another intent, and recognition noise on the failed side
+/// of positives. Ordered by kind as listed, deterministic for a corpus (same order), options and seed.
+/// Time O(corpus * log + examples * text length).
+/// \throws invalid_argument when the corpus has fewer than two intents, or as paraphrase_generator.
+[[nodiscard]] inline std::vector<paraphrase_example> paraphrase_training_examples(
+    std::span<const labelled_utterance> corpus, const paraphrase_training_options& options = {}) {
+    std::set<std::string_view> intents;
+    for (const auto& u : corpus) intents.insert(u.intent);
+    if (intents.size() < 2) {
+        throw invalid_argument(fmt::format("paraphrase training: the corpus has {} utterance{} of {} intent{}; it needs "
+                                           "at least two intents (negatives pair requests of different intents)",
+                                           corpus.size(), corpus.size() == 1 ? "" : "s", intents.size(),
+                                           intents.size() == 1 ? "" : "s"));
+    }
+    if (!(options.noise >= 0.0 && options.noise <= 1.0)) {
+        throw invalid_argument(fmt::format("paraphrase training: noise {} is outside [0, 1]", options.noise));
+    }
+    const auto pairs = generate_paraphrase_pairs(corpus, {.seed = options.seed,
+                                                          .positives = options.positives,
+                                                          .slot_negatives = options.slot_negatives,
+                                                          .intent_negatives = options.intent_negatives});
+    detail::splitmix64 rng(options.seed ^ 0x6a09e667f3bcc909ull);
+    std::vector<paraphrase_example> out;
+    auto add = [&](const annotated_text& failed, const annotated_text& later, bool positive, std::string_view kind) {
+        std::string f = failed.text;
+        if (positive && rng.unit() < options.noise) {
+            f = detail::noisy_text(failed, rng);
+            if (f.empty()) f = failed.text;
+        }
+        out.push_back({std::move(f), later.text, to_markup(later), positive, std::string(kind)});
+    };
+    for (const auto& p : pairs) {
+        if (p.kind == pair_kind::positive) add(p.first.annotation, p.second.annotation, true, "positive");
+    }
+    for (std::size_t k = 0; k < options.repeats; ++k) {
+        const auto& u = corpus[rng.below(corpus.size())];
+        add(u.annotation, u.annotation, true, "repeat");
+    }
+    for (const auto& p : pairs) {
+        if (p.kind != pair_kind::positive) add(p.first.annotation, p.second.annotation, false, to_string(p.kind));
+    }
+    for (std::size_t k = 0, attempts = 0; k < options.unrelated_negatives && attempts < 20 * options.unrelated_negatives;
+         ++attempts) {
+        const auto& a = corpus[rng.below(corpus.size())];
+        const auto& b = corpus[rng.below(corpus.size())];
+        if (a.intent == b.intent) continue;
+        add(a.annotation, b.annotation, false, "unrelated");
+        ++k;
+    }
+    return out;
+}
+
+/// The trained paraphrase detector: logistic regression over paraphrase_features(). It models
+/// paraphrase_scorer: `model(failed, later)` is the probability that `later` rephrases `failed`.
+class paraphrase_model {
+public:
+    /// The `kind` written in a paraphrase model file.
+    static constexpr std::string_view kind = "paraphrase";
+
+    /// Wraps a logistic model over the paraphrase features. O(d).
+    /// \throws invalid_argument when its feature names are not paraphrase_feature_names, in order.
+    explicit paraphrase_model(logistic_model model) : model_(std::move(model)) {
+        if (const auto problem = check_names(model_.feature_names())) throw invalid_argument("paraphrase model: " + *problem);
+    }
+
+    /// The probability that `later` rephrases `failed`: the model's probability of
+    /// paraphrase_features(failed, later). \throws as paraphrase_features().
+    [[nodiscard]] double operator()(const turn& failed, const turn& later) const {
+        return probability(paraphrase_features(failed, later));
+    }
+    /// The probability of given features. O(features). Never throws.
+    [[nodiscard]] double probability(const paraphrase_feature_vector& features) const {
+        return model_.probability(features);
+    }
+    /// The underlying logistic model. O(1).
+    [[nodiscard]] const logistic_model& logistic() const noexcept { return model_; }
+
+    /// Writes the model file (logistic.hpp's format, kind "paraphrase"). O(features).
+    void save(std::ostream& out) const { model_.save(out, kind); }
+    /// Reads a model file written by save(); `source` names it in errors. O(file size).
+    /// \throws model_format_error naming the source, line and field for a malformed file, another format
+    ///         version, another kind of model, or features other than paraphrase_feature_names.
+    [[nodiscard]] static paraphrase_model load(std::istream& in, std::string_view source) {
+        auto model = logistic_model::load(in, source, kind);
+        if (const auto problem = check_names(model.feature_names())) {
+            throw model_format_error(fmt::format("{}:4: field 'features': {}", source, *problem), 4);
+        }
+        return paraphrase_model(std::move(model));
+    }
+
+    /// Equal logistic models. O(features).
+    friend bool operator==(const paraphrase_model&, const paraphrase_model&) = default;
+
+private:
+    static std::optional<std::string> check_names(const std::vector<std::string>& names) {
+        bool same = names.size() == paraphrase_feature_count;
+        for (std::size_t k = 0; same && k < names.size(); ++k) same = names[k] == paraphrase_feature_names[k];
+        if (same) return std::nullopt;
+        std::string expected;
+        for (auto n : paraphrase_feature_names) expected += fmt::format("{}{}", expected.empty() ? "" : " ", n);
+        return fmt::format("the features are not this library's paraphrase features ({} of them: {})",
+                           paraphrase_feature_count, expected);
+    }
+
+    logistic_model model_;
+};
+
+/// The features of training examples, one row per example in order, with labels (1 paraphrase).
+/// O(examples * feature cost). \throws as paraphrase_features().
+[[nodiscard]] inline std::pair<Eigen::MatrixXd, Eigen::VectorXd> paraphrase_feature_matrix(
+    std::span<const paraphrase_example> examples) {
+    Eigen::MatrixXd x(static_cast<Eigen::Index>(examples.size()), static_cast<Eigen::Index>(paraphrase_feature_count));
+    Eigen::VectorXd y(static_cast<Eigen::Index>(examples.size()));
+    for (std::size_t i = 0; i < examples.size(); ++i) {
+        const auto& e = examples[i];
+        const auto f = paraphrase_features(e.failed, e.later, e.later_annotation);
+        for (std::size_t k = 0; k < f.size(); ++k) x(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k)) = f[k];
+        y[static_cast<Eigen::Index>(i)] = e.paraphrase ? 1.0 : 0.0;
+    }
+    return {std::move(x), std::move(y)};
+}
+
+/// Trains the paraphrase detector on paraphrase_training_examples(corpus, options) with
+/// fit_logistic(C = options.c). Deterministic. Time O(corpus * log + examples * feature cost).
+/// \throws invalid_argument when the corpus has fewer than two intents or gives no positive or no
+///         negative example, or as paraphrase_training_examples().
+[[nodiscard]] inline paraphrase_model train_paraphrase_model(std::span<const labelled_utterance> corpus,
+                                                             const paraphrase_training_options& options = {}) {
+    const auto examples = paraphrase_training_examples(corpus, options);
+    const auto [x, y] = paraphrase_feature_matrix(examples);
+    const double positives = y.sum();
+    if (positives == 0.0 || positives == static_cast<double>(y.size())) {
+        throw invalid_argument(fmt::format("paraphrase training: the corpus of {} utterances gave {} positive and {} "
+                                           "negative examples; both are needed",
+                                           corpus.size(), positives, static_cast<double>(y.size()) - positives));
+    }
+    std::vector<std::string> names(paraphrase_feature_names.begin(), paraphrase_feature_names.end());
+    return paraphrase_model(fit_logistic(x, y, {.c = options.c}, std::move(names)));
+}
+
+/// The training corpus of the paraphrase detector, collected from a session log itself: its successful
+/// turns that carry an annotation and an intent, each distinct (annotation, intent) once, so that a
+/// pipeline needs no external corpus. Bounded and order-free: it keeps at most `capacity` utterances, those
+/// whose (annotation, intent) hash smallest (FNV-1a, 64 bits), so the same log gives the same corpus whether
+/// it comes grouped by session or sorted by time. Memory O(capacity).
+class log_paraphrase_corpus {
+public:
+    /// Keeps at most `capacity` distinct utterances (0: no bound). O(1).
+    explicit log_paraphrase_corpus(std::size_t capacity = 20000) : capacity_(capacity) {}
+
+    /// Offers a turn: kept when its outcome is success and it has an annotation and an intent.
+    /// O(|annotation| + log capacity).
+    /// \throws annotation_error when the annotation markup is malformed.
+    void add(const turn& t) {
+        if (t.outcome != turn_outcome::success || !t.annotation || !t.intent || t.intent->empty()) return;
+        const std::uint64_t h = fnv1a(*t.annotation, fnv1a(*t.intent, 0xcbf29ce484222325ull));
+        key k{h, *t.annotation, *t.intent};
+        if (capacity_ != 0 && kept_.size() >= capacity_ && !(k < *std::prev(kept_.end()))) return;
+        if (kept_.contains(k)) return;
+        auto annotation = parse_markup(*t.annotation);
+        kept_.emplace(std::move(k), labelled_utterance{std::move(annotation), *t.intent});
+        if (capacity_ != 0 && kept_.size() > capacity_) kept_.erase(std::prev(kept_.end()));
+    }
+
+    /// The corpus, in hash order (independent of the order turns were offered). O(size).
+    [[nodiscard]] std::vector<labelled_utterance> corpus() const {
+        std::vector<labelled_utterance> result;
+        result.reserve(kept_.size());
+        for (const auto& [k, u] : kept_) result.push_back(u);
+        return result;
+    }
+    /// Distinct utterances kept. O(1).
+    [[nodiscard]] std::size_t size() const noexcept { return kept_.size(); }
+    /// Distinct intents among them. O(size).
+    [[nodiscard]] std::size_t intents() const {
+        std::set<std::string_view> seen;
+        for (const auto& [k, u] : kept_) seen.insert(u.intent);
+        return seen.size();
+    }
+
+private:
+    struct key {
+        std::uint64_t hash;
+        std::string annotation, intent;
+        friend auto operator<=>(const key&, const key&) = default;
+    };
+    static std::uint64_t fnv1a(std::string_view bytes, std::uint64_t h) noexcept {
+        for (const char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+        return (h ^ 0xffu) * 0x100000001b3ull;  // a separator, so ("ab", "c") and ("a", "bc") differ
+    }
+
+    std::size_t capacity_;
+    std::map<key, labelled_utterance> kept_;
+};
 
 }  // namespace selflearn
