@@ -25,6 +25,18 @@ int run_simulate(const cli::arguments& args) {
     o.more_requests = args.number("more-requests", 0.0, 0.99);
     o.follow_up_rate = args.number("follow-up-rate", 0.0, 1.0);
     o.switch_rate = args.number("switch-rate", 0.0, 1.0);
+    o.other_phrasing = args.number("other-phrasing", 0.0, 1.0);
+    o.other_phrasing_max_similarity = args.number("other-phrasing-max-similarity", 0.0, 1.0);
+    o.other_phrasing_misheard = args.number("other-phrasing-misheard", 0.0, 1.0);
+    o.related_follow_up_rate = args.number("related-follow-up-rate", 0.0, 1.0);
+    const std::string gold_failure = args.string("gold-failure");
+    if (gold_failure != "on" && gold_failure != "off") {
+        throw cli::usage_error(fmt::format("option '--gold-failure' must be 'on' or 'off', got '{}'", gold_failure));
+    }
+    const std::string signals = args.string("signals");
+    if (signals != "on" && signals != "off") {
+        throw cli::usage_error(fmt::format("option '--signals' must be 'on' or 'off', got '{}'", signals));
+    }
 
     const std::string gold = args.string("gold");
     if (gold != "full" && gold != "compact") {
@@ -32,12 +44,19 @@ int run_simulate(const cli::arguments& args) {
     }
     const bool compact = gold == "compact";
 
-    const simulator::generator generator(simulator::load_corpus(*corpus), o);
+    const simulator::generator generator(simulator::load_corpus(*corpus, args.flag("skip-invalid")), o);
     cli::output out(args.string("output"));
     for (std::uint64_t s = 0; s < sessions; ++s) {
-        for (auto& t : generator.session(s)) {
+        for (auto& [t, friction, cause] : generator.session(s)) {
             if (compact && t.turn.annotation == t.gold_annotation) t.gold_annotation.reset();
-            out.write(cli::to_json(t));
+            auto line = cli::to_json(t);
+            if (signals == "on") {
+                line["asr_confidence"] = friction.asr_confidence;
+                line["status"] = friction.status;
+                line["barge_in"] = friction.barge_in;
+            }
+            if (gold_failure == "on" && !cause.empty()) line["gold_failure"] = cause;
+            out.write(line);
         }
     }
     out.flush();
@@ -51,9 +70,11 @@ const cli::registration simulate_command{cli::command{
     .description =
         "Users pursue goals drawn from the corpus (JSON Lines with \"text\", \"annotation\", \"intent\") with a\n"
         "Zipf-like popularity. A first attempt may fail for a reason (a misrecognised slot word, a long-tail\n"
-        "carrier phrase, a truncated request); users rephrase after a few seconds until the assistant succeeds\n"
-        "or they give up, and unrelated requests follow inside the rephrase window. Successful turns carry the\n"
-        "NLU's \"annotation\" and \"intent\"; every turn carries \"gold_goal\" and \"gold_annotation\".\n"
+        "carrier phrase, a truncated request, or with --other-phrasing the goal's slot values in another\n"
+        "carrier phrase of the intent, lexically far from the request that works); users rephrase after a few\n"
+        "seconds until the assistant succeeds or they give up, and unrelated requests follow inside the\n"
+        "rephrase window. Successful turns carry the NLU's \"annotation\" and \"intent\"; every turn carries\n"
+        "\"gold_goal\", \"gold_annotation\" and the friction signals \"asr_confidence\", \"status\", \"barge_in\".\n"
         "Writes the session log (JSON Lines, one turn per line, sessions in order). The same seed gives the\n"
         "same log, and session k is the same whatever --sessions is.",
     .options = {{"corpus", "FILE", "annotated corpus (SNIPS JSON Lines format)"},
@@ -69,10 +90,23 @@ const cli::registration simulate_command{cli::command{
                 {"follow-up-rate", "P", "probability that the next request comes within seconds", "0.5"},
                 {"switch-rate", "P",
                  "after giving up, probability of asking at once for a related request (same intent)", "0.5"},
+                {"other-phrasing", "P",
+                 "target share of failed attempts said in another carrier phrase of the intent (0: none)", "0"},
+                {"other-phrasing-max-similarity", "X",
+                 "maximum lexical similarity of an other phrasing to the request that works", "0.4"},
+                {"other-phrasing-misheard", "P", "probability that an other phrasing also has a misheard word",
+                 "0.3"},
+                {"related-follow-up-rate", "P",
+                 "after a success, probability that a quick follow-up is another request of the same intent", "0"},
+                {"signals", "MODE", "'on': friction signals on every turn; 'off': none", "on"},
+                {"gold-failure", "MODE",
+                 "'on': defects carry \"gold_failure\", why they failed (misrecognition, carrier, truncation, "
+                 "other_phrasing, other_phrasing_misheard)", "off"},
                 {"gold", "MODE",
                  "'full': every turn has \"gold_annotation\"; 'compact': omitted where \"annotation\" equals it",
                  "full"},
-                {"output", "FILE", "write the log to FILE instead of standard output"}},
+                {"output", "FILE", "write the log to FILE instead of standard output"},
+                {"skip-invalid", "", "count, report on stderr and skip malformed corpus lines instead of stopping"}},
     .run = run_simulate,
     .reads_input = false,
 }};

@@ -1,13 +1,17 @@
 #include "simulator.hpp"
 
+#include <selflearn/align.hpp>
 #include <selflearn/tokenize.hpp>
+#include <selflearn/utf8.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <string_view>
+#include <unordered_set>
 
 namespace simulator {
 
@@ -178,7 +182,7 @@ std::optional<failure> misrecognise(const std::vector<segment>& original, prng& 
     auto& text = segments[k].text;
     text.replace(w.first, w.second - w.first, mishear(text.substr(w.first, w.second - w.first), rng));
     auto heard = join(segments);
-    return failure{failure_kind::misrecognition, heard, selflearn::to_markup(heard)};
+    return failure{failure_kind::misrecognition, heard, selflearn::to_markup(heard), true};
 }
 
 std::optional<failure> long_tail(const std::vector<segment>& original, prng& rng) {
@@ -217,7 +221,7 @@ std::optional<failure> long_tail(const std::vector<segment>& original, prng& rng
         last += closer;
     }
     auto heard = join(segments);
-    return failure{failure_kind::carrier, heard, selflearn::to_markup(heard)};
+    return failure{failure_kind::carrier, heard, selflearn::to_markup(heard), false};
 }
 
 std::optional<failure> truncate(const selflearn::annotated_text& original, prng& rng) {
@@ -231,7 +235,7 @@ std::optional<failure> truncate(const selflearn::annotated_text& original, prng&
         if (s.begin >= cut) break;
         heard.slots.push_back({s.label, s.begin, std::min(s.end, cut)});
     }
-    return failure{failure_kind::truncation, heard, selflearn::to_markup(heard)};
+    return failure{failure_kind::truncation, heard, selflearn::to_markup(heard), false};
 }
 
 // Up to three distinct failures of a goal, drawn from the goal's own random stream.
@@ -273,10 +277,97 @@ std::string noisy_markup(const selflearn::annotated_text& canonical, prng& rng) 
 
 double rounded(double t) { return std::round(t * 10.0) / 10.0; }
 
+// Tokens with case folding joined by single spaces: the form the rephrase scorers compare.
+std::string normalised(const std::string& text) {
+    std::string result;
+    for (const auto& t : selflearn::tokenize(text, {.fold_case = true})) {
+        if (!result.empty()) result += ' ';
+        result += t.text;
+    }
+    return result;
+}
+
+// Group of goals that can lend each other carrier phrases: the intent and the sorted slot labels.
+std::string phrasing_key(const std::string& intent, const selflearn::annotated_text& a) {
+    std::vector<std::string> labels;
+    for (const auto& s : a.slots) labels.push_back(s.label);
+    std::sort(labels.begin(), labels.end());
+    std::string key = intent;
+    for (const auto& l : labels) key += '\n' + l;
+    return key;
+}
+
+// Up to two other phrasings of goal `self`: another goal's carrier phrase of the same group filled with
+// this goal's slot values (label by label, in order), lexically far from the canonical text and not a text
+// the assistant understands (a canonical text of the corpus); some with a misheard slot word.
+std::vector<failure> other_phrasings_of(std::size_t self, const std::vector<goal>& goals,
+                                        const std::vector<std::size_t>& group,
+                                        const std::unordered_set<std::string>& understood, const options& o,
+                                        prng& rng) {
+    std::vector<failure> result;
+    if (group.size() < 2) return result;
+    const auto canonical = selflearn::parse_markup(goals[self].markup);
+    std::map<std::string, std::vector<std::string>> values;  // label -> values in order
+    for (const auto& s : canonical.slots) values[s.label].push_back(canonical.text.substr(s.begin, s.end - s.begin));
+    for (int attempt = 0; attempt < 32 && result.size() < 2; ++attempt) {
+        const std::size_t other = group[rng.below(group.size())];
+        if (other == self) continue;
+        auto segments = segments_of(selflearn::parse_markup(goals[other].markup));
+        std::map<std::string, std::size_t> used;
+        for (auto& seg : segments) {
+            if (!seg.label.empty()) seg.text = values.at(seg.label)[used[seg.label]++];
+        }
+        auto heard = join(segments);
+        if (understood.contains(normalised(heard.text))) continue;
+        if (lexical_similarity(heard.text, canonical.text) >= o.other_phrasing_max_similarity) continue;
+        bool misheard = false;
+        if (rng.chance(o.other_phrasing_misheard)) {
+            if (auto m = misrecognise(segments, rng);
+                m && lexical_similarity(m->heard.text, canonical.text) < o.other_phrasing_max_similarity) {
+                heard = m->heard;
+                misheard = true;
+            }
+        }
+        const bool seen = std::any_of(result.begin(), result.end(),
+                                      [&](const failure& f) { return f.heard.text == heard.text; });
+        if (!seen) result.push_back(failure{failure_kind::other_phrasing, heard, selflearn::to_markup(heard), misheard});
+    }
+    return result;
+}
+
+// Friction signals of a turn, from the session's own signal stream. Defects and successes overlap.
+signals friction_of(bool understood, const failure* f, prng& rng) {
+    signals s;
+    const double u = rng.uniform();
+    double confidence = 0;
+    if (understood) {
+        confidence = 0.98 - 0.30 * u * u;  // [0.68, 0.98], mostly high
+    } else if (f != nullptr && f->misheard) {
+        confidence = 0.45 + 0.40 * u;      // [0.45, 0.85]
+    } else {
+        confidence = 0.93 - 0.35 * u * u;  // [0.58, 0.93]
+    }
+    s.asr_confidence = std::round(confidence * 100.0) / 100.0;
+    const double v = rng.uniform();
+    if (understood) {
+        if (v < 0.02) s.status = "handler_error";
+    } else if (v < 0.3) {
+        s.status = "handler_error";
+    } else if (v < 0.4) {
+        s.status = "timeout";
+    }
+    s.barge_in = rng.chance(understood ? 0.03 : 0.3);
+    return s;
+}
+
 }  // namespace
 
-std::vector<goal> load_corpus(const std::string& path) {
-    cli::input in({path}, false, "simulate");
+double lexical_similarity(const std::string& a, const std::string& b) {
+    return selflearn::levenshtein_similarity(selflearn::decode_utf8(normalised(a)), selflearn::decode_utf8(normalised(b)));
+}
+
+std::vector<goal> load_corpus(const std::string& path, bool skip_invalid) {
+    cli::input in({path}, skip_invalid, "simulate");
     std::vector<goal> goals;
     in.for_each([&](const cli::json& line, const cli::location& where) {
         goal g;
@@ -320,6 +411,31 @@ generator::generator(std::vector<goal> goals, const options& o) : goals_(std::mo
         // Goals differ in how hard they are: a failure rate around the mean, from 0.4x to 1.6x of it.
         g.failure_rate = g.failures.empty() ? 0.0 : std::min(1.0, o.failure_rate * (0.4 + 1.2 * own.uniform()));
     }
+    if (o.other_phrasing <= 0) return;  // the log of earlier versions, draw for draw
+    std::map<std::string, std::vector<std::size_t>> groups;
+    std::unordered_set<std::string> understood;
+    for (std::size_t i = 0; i < goals_.size(); ++i) {
+        groups[phrasing_key(goals_[i].intent, selflearn::parse_markup(goals_[i].markup))].push_back(i);
+        understood.insert(normalised(goals_[i].text));
+    }
+    for (std::size_t i = 0; i < goals_.size(); ++i) {
+        prng own(mix(o.seed, 0x300000000ull + i));  // a stream of its own: the other failures stay as they were
+        auto& g = goals_[i];
+        g.other_phrasings = other_phrasings_of(i, goals_, groups.at(phrasing_key(g.intent, selflearn::parse_markup(g.markup))),
+                                               understood, o, own);
+        if (g.failures.empty() && !g.other_phrasings.empty()) {
+            g.failure_rate = std::min(1.0, o.failure_rate * (0.4 + 1.2 * own.uniform()));
+        }
+    }
+    // Failed attempts by goal, weighted by popularity: the share of those that can be other phrasings.
+    double failing = 0, covered = 0;
+    for (std::size_t r = 0; r < by_rank_.size(); ++r) {
+        const auto& g = goals_[by_rank_[r]];
+        const double w = std::pow(static_cast<double>(r + 1), -o.zipf_exponent) * g.failure_rate;
+        failing += w;
+        if (!g.other_phrasings.empty()) covered += w;
+    }
+    other_share_ = covered > 0 ? std::min(1.0, o.other_phrasing * failing / covered) : 0.0;
 }
 
 std::size_t generator::draw_goal(prng& rng) const {
@@ -329,12 +445,15 @@ std::size_t generator::draw_goal(prng& rng) const {
     return by_rank_[std::min(rank, by_rank_.size() - 1)];
 }
 
-std::vector<cli::log_turn> generator::session(std::uint64_t index) const {
+std::vector<simulated_turn> generator::session(std::uint64_t index) const {
     prng rng(mix(options_.seed, 0x200000000ull + index));
+    prng signal_rng(mix(options_.seed, 0x500000000ull + index));  // friction signals: a stream of their own
     const std::string id = fmt::format("s{}", index + 1);
-    std::vector<cli::log_turn> turns;
+    std::vector<simulated_turn> turns;
     double time = rounded(rng.uniform() * 86400.0);
-    const auto say = [&](const goal& g, const std::string& text, const std::string& gold, bool understood) {
+    const auto say = [&](const goal& g, const failure* f, bool understood) {
+        const std::string& text = f != nullptr ? f->heard.text : g.text;
+        const std::string& gold = f != nullptr ? f->markup : g.markup;
         cli::log_turn t;
         t.turn.session = id;
         t.turn.time = time;
@@ -347,19 +466,36 @@ std::vector<cli::log_turn> generator::session(std::uint64_t index) const {
         }
         t.gold_goal = g.id;
         t.gold_annotation = gold;
-        turns.push_back(std::move(t));
+        std::string cause;
+        if (f != nullptr) {
+            switch (f->kind) {
+                case failure_kind::misrecognition: cause = "misrecognition"; break;
+                case failure_kind::carrier: cause = "carrier"; break;
+                case failure_kind::truncation: cause = "truncation"; break;
+                case failure_kind::other_phrasing: cause = f->misheard ? "other_phrasing_misheard" : "other_phrasing"; break;
+            }
+        }
+        turns.push_back({std::move(t), friction_of(understood, f, signal_rng), std::move(cause)});
     };
-    const goal* gave_up = nullptr;  // the goal just abandoned, if any
+    const goal* gave_up = nullptr;     // the goal just abandoned, if any
+    const goal* related_to = nullptr;  // a goal just achieved whose follow-up is of the same intent
     do {
         std::size_t drawn = draw_goal(rng);
         if (gave_up != nullptr && rng.chance(options_.switch_rate)) {
             // Giving up on a request, users often ask right away for a related one of the same intent.
             for (int tries = 0; tries < 64 && goals_[drawn].intent != gave_up->intent; ++tries) drawn = draw_goal(rng);
+        } else if (related_to != nullptr) {
+            // Another request of the same intent with other slot values, seconds after a success.
+            for (int tries = 0; tries < 64 && (goals_[drawn].intent != related_to->intent || &goals_[drawn] == related_to);
+                 ++tries) {
+                drawn = draw_goal(rng);
+            }
         }
         const goal& g = goals_[drawn];
         gave_up = nullptr;
+        related_to = nullptr;
         if (!rng.chance(g.failure_rate)) {
-            say(g, g.text, g.markup, true);
+            say(g, nullptr, true);
         } else {
             // The goal's first failure is the most common one: weights 6:3:1.
             const auto pick = [&] {
@@ -367,8 +503,15 @@ std::vector<cli::log_turn> generator::session(std::uint64_t index) const {
                 const double u = rng.uniform() * (n == 1 ? 6.0 : n == 2 ? 9.0 : 10.0);
                 return u < 6.0 ? 0 : u < 9.0 ? 1 : 2;
             };
-            std::size_t current = static_cast<std::size_t>(pick());
-            say(g, g.failures[current].heard.text, g.failures[current].markup, false);
+            // Other phrasings take their share of failed attempts (weights 2:1 between the two).
+            const auto pick_failure = [&]() -> const failure* {
+                if (!g.other_phrasings.empty() && (g.failures.empty() || rng.chance(other_share_))) {
+                    return &g.other_phrasings[g.other_phrasings.size() == 1 || rng.uniform() < 2.0 / 3.0 ? 0 : 1];
+                }
+                return &g.failures[static_cast<std::size_t>(pick())];
+            };
+            const failure* current = pick_failure();
+            say(g, current, false);
             for (int attempt = 1;; ++attempt) {
                 if (attempt >= options_.max_attempts || rng.chance(options_.abandon_rate)) {
                     gave_up = &g;
@@ -376,15 +519,19 @@ std::vector<cli::log_turn> generator::session(std::uint64_t index) const {
                 }
                 time = rounded(time + 2.0 + rng.exponential(4.0));
                 if (rng.chance(options_.retry_failure_rate)) {
-                    if (rng.chance(0.5)) current = static_cast<std::size_t>(pick());
-                    say(g, g.failures[current].heard.text, g.failures[current].markup, false);
+                    if (rng.chance(0.5)) current = pick_failure();
+                    say(g, current, false);
                 } else {
-                    say(g, g.text, g.markup, true);
+                    say(g, nullptr, true);
                     break;
                 }
             }
         }
         const bool soon = gave_up != nullptr ? rng.chance(options_.switch_rate) : rng.chance(options_.follow_up_rate);
+        if (gave_up == nullptr && soon && options_.related_follow_up_rate > 0 &&
+            rng.chance(options_.related_follow_up_rate)) {
+            related_to = &g;
+        }
         time = rounded(time + (soon ? 4.0 + rng.exponential(8.0) : 60.0 + rng.exponential(300.0)));
     } while (gave_up != nullptr || rng.chance(options_.more_requests));
     return turns;

@@ -1,9 +1,11 @@
 #pragma once
 // The session-log simulator behind `selflearn simulate`: users pursue goals drawn from an annotated corpus
 // with a Zipf-like popularity, first attempts fail for a reason (a misrecognised slot word, a long-tail
-// carrier phrase, a truncated request), users rephrase after realistic gaps until the assistant succeeds
-// or they give up, and unrelated requests follow inside the rephrase window. Every turn carries the gold
-// fields (goal id and correct markup). Deterministic: session k depends only on the seed, the corpus and k.
+// carrier phrase, a truncated request, or the goal's slots said in another carrier phrase of the intent),
+// users rephrase after realistic gaps until the assistant succeeds or they give up, and unrelated requests
+// (some of the same intent) follow inside the rephrase window. Every turn carries the gold fields (goal id
+// and correct markup) and friction signals (ASR confidence, handler status, barge-in). Deterministic:
+// session k depends only on the seed, the corpus and k.
 
 #include "session_log.hpp"
 
@@ -40,13 +42,14 @@ private:
 std::uint64_t mix(std::uint64_t seed, std::uint64_t stream);
 
 /// Why a simulated attempt fails.
-enum class failure_kind { misrecognition, carrier, truncation };
+enum class failure_kind { misrecognition, carrier, truncation, other_phrasing };
 
 /// One way a goal's request goes wrong: the text the assistant heard and its correct markup.
 struct failure {
     failure_kind kind;
     selflearn::annotated_text heard;
-    std::string markup;  ///< gold annotation of `heard`
+    std::string markup;     ///< gold annotation of `heard`
+    bool misheard = false;  ///< a word was misrecognised (lowers the turn's ASR confidence)
 };
 
 /// A user goal: one annotated utterance of the corpus and the ways asking for it fails.
@@ -56,6 +59,10 @@ struct goal {
     std::string text;    ///< the canonical request, which the assistant understands
     std::string markup;  ///< its annotation
     std::vector<failure> failures;  ///< at most 3, most frequent first
+    /// At most 2, most frequent first: the goal's slot values in the carrier phrase of another utterance
+    /// of the intent with the same slot labels, lexically far from `text` (similarity below
+    /// options::other_phrasing_max_similarity), some with a misheard slot word.
+    std::vector<failure> other_phrasings;
     double failure_rate = 0;        ///< probability that a first attempt fails
 };
 
@@ -71,18 +78,48 @@ struct options {
     double more_requests = 0.45;     ///< probability of another request in the session (geometric)
     double follow_up_rate = 0.5;     ///< probability that the next request comes inside the rephrase window
     double switch_rate = 0.5;        ///< after giving up: probability of a related request (same intent) at once
+    /// Target share of failed attempts that are other-phrasing failures (0: none, the log of earlier
+    /// versions). Goals without a compatible other phrasing fail otherwise, so the others take a larger
+    /// share to keep the overall fraction near the target.
+    double other_phrasing = 0.0;
+    double other_phrasing_max_similarity = 0.4;  ///< an other phrasing's maximum lexical similarity to `text`
+    double other_phrasing_misheard = 0.3;        ///< probability that an other phrasing also has a misheard word
+    /// After a success, probability that a request that follows within seconds is another goal of the
+    /// same intent (other slot values): an unrelated follow-up that looks like a rephrase.
+    double related_follow_up_rate = 0.0;
 };
 
+/// Friction signals of a simulated turn, overlapping between successes and defects as real ones do.
+struct signals {
+    double asr_confidence = 1;  ///< in [0, 1], two decimals; lower for misheard requests
+    std::string status = "ok";  ///< handler status: "ok", "handler_error" or "timeout"
+    bool barge_in = false;      ///< the user interrupted the answer
+};
+
+/// A simulated turn: the log line, its friction signals and, for a defect, why it failed.
+struct simulated_turn {
+    cli::log_turn log;
+    signals friction;
+    /// Empty for a success; else "misrecognition", "carrier", "truncation", "other_phrasing" or
+    /// "other_phrasing_misheard" (written as "gold_failure" by `simulate --gold-failure on`).
+    std::string cause;
+};
+
+/// Character Levenshtein similarity of the normalised texts (tokens with case folding joined by single
+/// spaces), 1 - distance / longer length: the lexical rephrase scorer's measure. O(n m / 64).
+double lexical_similarity(const std::string& a, const std::string& b);
+
 /// Reads a JSON Lines corpus with fields "text", "annotation" and "intent" (SNIPS format).
-/// Throws cli::input_error naming the file and line of a bad entry.
-std::vector<goal> load_corpus(const std::string& path);
+/// Throws cli::input_error naming the file and line of a bad entry; with `skip_invalid`, bad entries are
+/// reported on stderr and skipped instead.
+std::vector<goal> load_corpus(const std::string& path, bool skip_invalid = false);
 
 /// Generates sessions over a corpus.
 class generator {
 public:
     generator(std::vector<goal> goals, const options& o);
     /// The turns of session `index` (0-based), in time order; id "s<index+1>".
-    [[nodiscard]] std::vector<cli::log_turn> session(std::uint64_t index) const;
+    [[nodiscard]] std::vector<simulated_turn> session(std::uint64_t index) const;
     [[nodiscard]] const std::vector<goal>& goals() const { return goals_; }
 
 private:
@@ -92,6 +129,7 @@ private:
     options options_;
     std::vector<std::size_t> by_rank_;   ///< goal index of each popularity rank
     std::vector<double> cumulative_;     ///< cumulative Zipf weights by rank
+    double other_share_ = 0;             ///< probability that a failed attempt of a goal with other phrasings uses one
 };
 
 }  // namespace simulator
