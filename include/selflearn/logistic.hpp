@@ -376,7 +376,8 @@ inline double logistic_objective(const Eigen::MatrixXd& x, const Eigen::VectorXd
         const Eigen::VectorXd xs_s = xs.transpose() * s;
         h.block(1, 0, d, 1) = c * xs_s;
         h.block(0, 1, 1, d) = c * xs_s.transpose();
-        h.block(1, 1, d, d) = c * (xs.transpose() * s.asDiagonal() * xs);
+        const Eigen::MatrixXd weighted = xs.array().colwise() * s.array().sqrt();
+        h.block(1, 1, d, d) = c * (weighted.transpose() * weighted);
         h.block(1, 1, d, d).diagonal().array() += 1.0;
         // A tiny ridge on the intercept keeps the system solvable when every p is 0 or 1.
         h(0, 0) += 1e-12 * std::max(1.0, c * static_cast<double>(n));

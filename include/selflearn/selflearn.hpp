@@ -21,6 +21,10 @@
 #include <selflearn/paraphrase.hpp>
 #include <selflearn/project.hpp>
 
+// Learned detectors: logistic regression, friction detection.
+#include <selflearn/friction.hpp>
+#include <selflearn/logistic.hpp>
+
 // Absorbing Markov chains and rewrite mining.
 #include <selflearn/markov.hpp>
 #include <selflearn/rewrite.hpp>
