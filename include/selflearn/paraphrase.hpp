@@ -754,7 +754,7 @@ public:
         if (t.outcome != turn_outcome::success || !t.annotation || !t.intent || t.intent->empty()) return;
         const std::uint64_t h = fnv1a(*t.annotation, fnv1a(*t.intent, 0xcbf29ce484222325ull));
         key k{h, *t.annotation, *t.intent};
-        if (capacity_ != 0 && kept_.size() >= capacity_ && !(k < *std::prev(kept_.end()))) return;
+        if (capacity_ != 0 && kept_.size() >= capacity_ && !(k < std::prev(kept_.end())->first)) return;
         if (kept_.contains(k)) return;
         auto annotation = parse_markup(*t.annotation);
         kept_.emplace(std::move(k), labelled_utterance{std::move(annotation), *t.intent});
