@@ -29,6 +29,7 @@ int run_simulate(const cli::arguments& args) {
     o.other_phrasing_max_similarity = args.number("other-phrasing-max-similarity", 0.0, 1.0);
     o.other_phrasing_misheard = args.number("other-phrasing-misheard", 0.0, 1.0);
     o.related_follow_up_rate = args.number("related-follow-up-rate", 0.0, 1.0);
+    o.companion_rate = args.number("companion-rate", 0.0, 1.0);
     const std::string gold_failure = args.string("gold-failure");
     if (gold_failure != "on" && gold_failure != "off") {
         throw cli::usage_error(fmt::format("option '--gold-failure' must be 'on' or 'off', got '{}'", gold_failure));
@@ -98,6 +99,10 @@ const cli::registration simulate_command{cli::command{
                  "0.3"},
                 {"related-follow-up-rate", "P",
                  "after a success, probability that a quick follow-up is another request of the same intent", "0"},
+                {"companion-rate", "P",
+                 "with --related-follow-up-rate: probability that such a request (or that of a user who gives up) "
+                 "is the goal's fixed companion, a look-alike of the same intent",
+                 "0.7"},
                 {"signals", "MODE", "'on': friction signals on every turn; 'off': none", "on"},
                 {"gold-failure", "MODE",
                  "'on': defects carry \"gold_failure\", why they failed (misrecognition, carrier, truncation, "

@@ -411,13 +411,34 @@ generator::generator(std::vector<goal> goals, const options& o) : goals_(std::mo
         // Goals differ in how hard they are: a failure rate around the mean, from 0.4x to 1.6x of it.
         g.failure_rate = g.failures.empty() ? 0.0 : std::min(1.0, o.failure_rate * (0.4 + 1.2 * own.uniform()));
     }
-    if (o.other_phrasing <= 0) return;  // the log of earlier versions, draw for draw
-    std::map<std::string, std::vector<std::size_t>> groups;
+    if (o.other_phrasing <= 0 && o.related_follow_up_rate <= 0) return;  // the log of earlier versions, draw for draw
+    std::map<std::string, std::vector<std::size_t>> groups, intents;
     std::unordered_set<std::string> understood;
     for (std::size_t i = 0; i < goals_.size(); ++i) {
         groups[phrasing_key(goals_[i].intent, selflearn::parse_markup(goals_[i].markup))].push_back(i);
+        intents[goals_[i].intent].push_back(i);
         understood.insert(normalised(goals_[i].text));
     }
+    if (o.related_follow_up_rate > 0) {
+        for (std::size_t i = 0; i < goals_.size(); ++i) {
+            prng own(mix(o.seed, 0x600000000ull + i));
+            auto& g = goals_[i];
+            const auto& same = groups.at(phrasing_key(g.intent, selflearn::parse_markup(g.markup)));
+            const auto& pool = same.size() > 1 ? same : intents.at(g.intent);
+            if (pool.size() < 2) continue;
+            double best = -1;
+            for (int k = 0; k < 8; ++k) {
+                const std::size_t j = pool[own.below(pool.size())];
+                if (j == i || normalised(goals_[j].text) == normalised(g.text)) continue;
+                const double s = lexical_similarity(goals_[j].text, g.text);
+                if (s > best) {
+                    best = s;
+                    g.companion = j;
+                }
+            }
+        }
+    }
+    if (o.other_phrasing <= 0) return;
     for (std::size_t i = 0; i < goals_.size(); ++i) {
         prng own(mix(o.seed, 0x300000000ull + i));  // a stream of its own: the other failures stay as they were
         auto& g = goals_[i];
@@ -483,7 +504,13 @@ std::vector<simulated_turn> generator::session(std::uint64_t index) const {
         std::size_t drawn = draw_goal(rng);
         if (gave_up != nullptr && rng.chance(options_.switch_rate)) {
             // Giving up on a request, users often ask right away for a related one of the same intent.
-            for (int tries = 0; tries < 64 && goals_[drawn].intent != gave_up->intent; ++tries) drawn = draw_goal(rng);
+            if (options_.related_follow_up_rate > 0 && gave_up->companion && rng.chance(options_.companion_rate)) {
+                drawn = *gave_up->companion;
+            } else {
+                for (int tries = 0; tries < 64 && goals_[drawn].intent != gave_up->intent; ++tries) drawn = draw_goal(rng);
+            }
+        } else if (related_to != nullptr && related_to->companion && rng.chance(options_.companion_rate)) {
+            drawn = *related_to->companion;
         } else if (related_to != nullptr) {
             // Another request of the same intent with other slot values, seconds after a success.
             for (int tries = 0; tries < 64 && (goals_[drawn].intent != related_to->intent || &goals_[drawn] == related_to);

@@ -14,6 +14,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,10 @@ struct goal {
     /// of the intent with the same slot labels, lexically far from `text` (similarity below
     /// options::other_phrasing_max_similarity), some with a misheard slot word.
     std::vector<failure> other_phrasings;
+    /// With options::related_follow_up_rate > 0: the goal users of this one often ask for next, of the
+    /// same intent and slot labels when there is one, the most similar of a few (a hard negative: a rephrase
+    /// look-alike with other slot values). Its index in the corpus; absent when the intent has one goal.
+    std::optional<std::size_t> companion;
     double failure_rate = 0;        ///< probability that a first attempt fails
 };
 
@@ -85,8 +90,11 @@ struct options {
     double other_phrasing_max_similarity = 0.4;  ///< an other phrasing's maximum lexical similarity to `text`
     double other_phrasing_misheard = 0.3;        ///< probability that an other phrasing also has a misheard word
     /// After a success, probability that a request that follows within seconds is another goal of the
-    /// same intent (other slot values): an unrelated follow-up that looks like a rephrase.
+    /// same intent (other slot values): an unrelated follow-up that looks like a rephrase. When it is
+    /// above 0, such follow-ups (and the related requests of users who give up) are the goal's companion
+    /// with probability `companion_rate`, so that the same look-alike pair recurs across users.
     double related_follow_up_rate = 0.0;
+    double companion_rate = 0.7;  ///< see related_follow_up_rate
 };
 
 /// Friction signals of a simulated turn, overlapping between successes and defects as real ones do.

@@ -225,13 +225,26 @@ assert len(distinct) < 0.5 * other, f"{len(distinct)} distinct other phrasings i
 
 # Related follow-ups: after a success, another goal of the same intent within 60 s, more often than without.
 intent_of = lambda t: corpus[int(t["gold_goal"][1:]) - 1]["intent"]
+def related_pairs(turns):
+    return [(a["gold_goal"], b["gold_goal"]) for a, b in zip(turns, turns[1:])
+            if a["session"] == b["session"] and a["outcome"] == "success" and b["time"] - a["time"] <= 60 and
+            b["gold_goal"] != a["gold_goal"] and intent_of(a) == intent_of(b)]
 def related(turns):
-    n = 0
-    for a, b in zip(turns, turns[1:]):
-        n += (a["session"] == b["session"] and a["outcome"] == "success" and b["time"] - a["time"] <= 60 and
-              b["gold_goal"] != a["gold_goal"] and intent_of(a) == intent_of(b))
-    return n / len(turns)
+    return len(related_pairs(turns)) / len(turns)
 assert related(hard) > related(easy) + 0.02, f"related follow-ups: {related(hard):.3f} vs {related(easy):.3f}"
+# ... and the same look-alike pair recurs across users (the goal's companion), unlike chance pairs: of the
+# goals followed at least 3 times (after any turn) by another goal of their intent, the share whose most
+# common follow-up is more than half of them.
+def recurring(turns):
+    following = collections.defaultdict(collections.Counter)
+    for a, b in zip(turns, turns[1:]):
+        if (a["session"] == b["session"] and b["time"] - a["time"] <= 60 and b["gold_goal"] != a["gold_goal"]
+                and intent_of(a) == intent_of(b)):
+            following[a["gold_goal"]][b["gold_goal"]] += 1
+    often = [c for c in following.values() if sum(c.values()) >= 3]
+    return sum(1 for c in often if 2 * c.most_common(1)[0][1] > sum(c.values())) / max(1, len(often))
+assert recurring(hard) > recurring(easy) + 0.15, \
+    f"recurring related pairs: {recurring(hard):.3f} vs {recurring(easy):.3f}"
 
 # Friction signals: on every turn, valid, overlapping, and lower confidence for misheard requests.
 confidence = collections.defaultdict(list)
@@ -256,7 +269,8 @@ assert error["defect"] > 5 * error["success"], f"handler errors {error}"
 rate = {k: sum(v) / len(v) for k, v in barge.items()}
 assert 0 < rate["success"] < rate["defect"] / 3, f"barge-in rates {rate}"
 print(f"{hard_path}: {defects} defects, other phrasing {share:.3f}, max similarity {worst:.3f}, "
-      f"{len(distinct)} distinct; related follow-ups {related(hard):.3f} vs {related(easy):.3f}; "
+      f"{len(distinct)} distinct; related follow-ups {related(hard):.3f} vs {related(easy):.3f}, "
+      f"recurring {recurring(hard):.3f} vs {recurring(easy):.3f}; "
       f"ASR confidence {mean}")
 PY
 done
@@ -278,7 +292,8 @@ set +e
 "$program" simulate --corpus "$corpus" --sessions 3 --gold partial > /dev/null 2>&1; status=$?
 set -e
 [[ $status -eq 2 ]] || fail "--gold partial: exit $status, expected 2"
-for bad in "--other-phrasing 1.5" "--signals maybe" "--gold-failure yes" "--related-follow-up-rate -1"; do
+for bad in "--other-phrasing 1.5" "--signals maybe" "--gold-failure yes" "--related-follow-up-rate -1" \
+    "--companion-rate 2"; do
     set +e
     # shellcheck disable=SC2086
     "$program" simulate --corpus "$corpus" --sessions 3 $bad > /dev/null 2> "$work/err"; status=$?
