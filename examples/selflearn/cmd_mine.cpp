@@ -13,7 +13,6 @@
 #include <limits>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 namespace {
@@ -23,50 +22,6 @@ std::vector<selflearn::turn> turns_of(std::vector<cli::log_turn>& session) {
     turns.reserve(session.size());
     for (auto& t : session) turns.push_back(std::move(t.turn));
     return turns;
-}
-
-// Reads a log whose lines carry a rephrase score in `field` (the score of the line's turn as a rephrase of
-// the turn before it in its session). Same grouping rules as cli::for_each_session.
-void for_each_scored_session(
-    cli::input& in, const std::string& field,
-    const std::function<void(std::vector<selflearn::turn>&, std::vector<std::optional<double>>&)>& handle) {
-    std::unordered_set<std::uint64_t> finished;
-    std::vector<selflearn::turn> turns;
-    std::vector<std::optional<double>> scores;
-    std::size_t last_line = 0;
-    const auto flush = [&] {
-        if (turns.empty()) return;
-        finished.insert(std::hash<std::string>{}(turns.front().session));
-        handle(turns, scores);
-        turns.clear();
-        scores.clear();
-    };
-    in.for_each([&](const cli::json& line, const cli::location& where) {
-        cli::log_turn t = cli::parse_turn(line);
-        std::optional<double> score;
-        if (const auto* s = cli::optional_field(line, field.c_str(), cli::json::value_t::number_float)) {
-            score = s->get<double>();
-            if (!std::isfinite(*score)) throw cli::input_error(fmt::format("field \"{}\" is not finite", field));
-        }
-        if (!turns.empty() && turns.front().session == t.turn.session) {
-            if (t.turn.time < turns.back().time) {
-                throw cli::input_error(fmt::format("turn of session \"{}\" at time {} comes after a turn at time {} "
-                                                   "(line {}); turns of a session must be in time order",
-                                                   t.turn.session, t.turn.time, turns.back().time, last_line));
-            }
-        } else {
-            if (finished.contains(std::hash<std::string>{}(t.turn.session))) {
-                throw cli::input_error(fmt::format("session \"{}\" appears again after other sessions; the turns of a "
-                                                   "session must be together (sort the log by session, then time)",
-                                                   t.turn.session));
-            }
-            flush();
-        }
-        turns.push_back(std::move(t.turn));
-        scores.push_back(score);
-        last_line = where.line;
-    });
-    flush();
 }
 
 selflearn::rewrite_target parse_kind(const std::string& kind) {
@@ -121,18 +76,29 @@ int run_mine(const cli::arguments& args) {
     const bool from_counts = args.flag("from-counts");
     const auto score_field = args.value("score-field");
     if (from_counts && score_field) throw cli::usage_error("--score-field applies to session logs, not to --from-counts");
+    const double session_timeout = cli::session_timeout_option(args, "session-timeout", options.window);
 
     cli::input in(args, "mine");
     cli::output out(args);
     selflearn::rewrite_miner miner(options);
     if (from_counts) {
         read_counts(in, miner.counts());
-    } else if (score_field) {
-        for_each_scored_session(in, *score_field, [&](auto& turns, auto& scores) {
-            miner.add_session(turns, std::span<const std::optional<double>>(scores));
-        });
     } else {
-        cli::for_each_session(in, [&](std::vector<cli::log_turn>& session) { miner.add_session(turns_of(session)); });
+        // One reader for both paths; with --score-field, each turn's score is the named field's value.
+        cli::session_rules rules{.timeout = session_timeout, .score_field = score_field.value_or("")};
+        std::vector<std::optional<double>> scores;
+        cli::for_each_session(
+            in,
+            [&](std::vector<cli::log_turn>& session) {
+                if (!score_field) {
+                    miner.add_session(turns_of(session));
+                    return;
+                }
+                scores.clear();
+                for (const auto& t : session) scores.push_back(t.score);
+                miner.add_session(turns_of(session), std::span<const std::optional<double>>(scores));
+            },
+            rules);
     }
     if (emit) {
         write_counts(out, miner.counts());
@@ -155,7 +121,8 @@ const cli::registration mine_command{cli::command{
     .summary = "mine query rewrites from a session log with an absorbing Markov chain",
     .usage = "[options] [FILE...]",
     .description =
-        "Reads a session log (JSON Lines, one turn per line, the turns of a session together and in time order)\n"
+        "Reads a session log (JSON Lines, one turn per line, sorted by time or grouped by session; a session\n"
+        "closes after --session-timeout seconds without a turn, see docs/session.md)\n"
         "and writes the rewrite table, one line per request seen to fail, sorted by request:\n"
         "{\"request\": \"...\", \"rewrite\": \"...\", \"probability\": 0.82, \"support\": 14,\n"
         " \"success_probability\": 0.9, \"expected_steps\": 1.4}\n"
@@ -173,7 +140,10 @@ const cli::registration mine_command{cli::command{
                 {"score-field", "NAME", "take each turn's rephrase score (versus the turn before) from field NAME"},
                 {"emit-counts", "", "write mergeable count lines instead of rewrites (the map step)"},
                 {"from-counts", "", "read count lines from --emit-counts runs, merge and solve (the reduce step)"},
-                {"threads", "N", "threads solving independent components (0: one per core)", "0"}},
+                {"threads", "N", "threads solving independent components (0: one per core)", "0"},
+                {"session-timeout", "SECONDS",
+                 "a session closes after this many seconds without a turn (at least --window)",
+                 cli::default_session_timeout}},
     .run = run_mine,
 }};
 

@@ -43,6 +43,7 @@ int run_pipeline(const cli::arguments& args) {
     s.rewrite.min_probability = args.number("rewrite-min-probability", 0.0, 1.0);
     s.rewrite.threads = static_cast<unsigned>(args.integer("threads", 0, 1024));
     s.top = static_cast<std::size_t>(args.integer("top", 0, 1'000'000));
+    const cli::session_rules rules{.timeout = cli::session_timeout_option(args, "session-timeout", s.window.max_seconds)};
 
     std::unique_ptr<pipeline::friction_detector> detector;
     const std::string friction = args.string("friction");
@@ -71,7 +72,9 @@ int run_pipeline(const cli::arguments& args) {
     cli::input in({*log}, args.flag("skip-invalid"), "pipeline");
     double processing = 0;
     auto last_report = start;
+    bool any_rephrase_score = false;  // --scorer log on a log without the field would silently find nothing
     cli::for_each_session(in, [&](std::vector<cli::log_turn>& turns) {
+        for (const auto& t : turns) any_rephrase_score = any_rephrase_score || t.rephrase_score.has_value();
         const auto before = clock_type::now();
         runner.add_session(turns);
         const auto after = clock_type::now();
@@ -84,7 +87,12 @@ int run_pipeline(const cli::arguments& args) {
                                      static_cast<double>(runner.counts().turns) / elapsed)
                       << std::flush;
         }
-    });
+    }, rules);
+    if (scorer_name == "log" && !any_rephrase_score && runner.counts().turns > 0) {
+        throw cli::input_error(fmt::format("{}: --scorer log needs each turn's \"rephrase_score\" field, and no turn of the "
+                                           "log has one (use --scorer words or chars)",
+                                           *log == "-" ? std::string("<stdin>") : *log));
+    }
     if (progress) std::cerr << "\rselflearn pipeline: log read; corroborating and solving the rewrite chain...   " << std::flush;
     const double read_and_process = since(start);
     pipeline::results r = runner.finish();
@@ -102,8 +110,9 @@ const cli::registration pipeline_command{cli::command{
     .summary = "the end-to-end self-learning job: training examples and rewrites from a session log",
     .usage = "--log FILE --out DIR [options]",
     .description =
-        "Streams a session log (JSON Lines, one turn per line, the turns of a session together and in time\n"
-        "order), finds failed requests that users rephrased inside the time window, projects the labels of\n"
+        "Streams a session log (JSON Lines, one turn per line, sorted by time or grouped by session; a session\n"
+        "closes after --session-timeout seconds without a turn), finds failed requests that users rephrased\n"
+        "inside the time window, projects the labels of\n"
         "each successful rephrase onto the failed request, keeps the examples that enough distinct sessions\n"
         "corroborate, and mines a rewrite table with an absorbing Markov chain. Writes DIR/training.jsonl,\n"
         "DIR/rewrites.jsonl, DIR/report.md, DIR/report.json and SVG histograms; with gold fields in the log\n"
@@ -128,6 +137,8 @@ const cli::registration pipeline_command{cli::command{
                  "0.2"},
                 {"threads", "N", "threads for solving the rewrite chain (0: one per core)", "0"},
                 {"top", "N", "rows in the report's tables", "20"},
+                {"session-timeout", "S", "a session closes after S seconds without a turn (at least --window-seconds)",
+                 cli::default_session_timeout},
                 {"quiet", "", "no progress display on stderr"},
                 {"skip-invalid", "", "count, report on stderr and skip malformed log lines instead of stopping"}},
     .run = run_pipeline,

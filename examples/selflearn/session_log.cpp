@@ -1,14 +1,31 @@
 #include "session_log.hpp"
 
 #include <selflearn/error.hpp>
+#include <selflearn/tokenize.hpp>
 
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdint>
 #include <iostream>
-#include <unordered_set>
+#include <iterator>
+#include <map>
+#include <unordered_map>
+#include <utility>
 
 namespace cli {
+
+namespace {
+// Whether a text has a token as the library's tokenizer (and so the paraphrase scorers and the rewrite
+// miner) sees it: Unicode spaces alone, e.g. "\u00a0", have none. An ASCII letter or digit always starts
+// a word, so only texts without one are tokenised here.
+bool has_words(const std::string& text) {
+    for (const char c : text) {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    }
+    return !selflearn::tokenize(text).empty();
+}
+}  // namespace
 
 log_turn parse_turn(const json& line) {
     log_turn result;
@@ -18,7 +35,7 @@ log_turn parse_turn(const json& line) {
     t.time = require(line, "time", json::value_t::number_float).get<double>();
     if (!std::isfinite(t.time)) throw input_error("field \"time\" is not a finite number");
     t.text = require_string(line, "text");
-    if (t.text.find_first_not_of(" \t\r\n") == std::string::npos) throw input_error("field \"text\" is an empty utterance");
+    if (!has_words(t.text)) throw input_error("field \"text\" is empty or only spaces");
     const std::string& outcome = require_string(line, "outcome");
     if (outcome == "success") {
         t.outcome = selflearn::turn_outcome::success;
@@ -65,52 +82,126 @@ json to_json(const log_turn& lt) {
     return j;
 }
 
-void for_each_session(input& in, const std::function<void(std::vector<log_turn>&)>& handle) {
-    std::unordered_set<std::uint64_t> finished;
-    std::vector<log_turn> current;
+namespace {
+
+// The sessions open while streaming a log, indexed by id and by (last turn's time, sequence number of
+// the line that last extended them): the second index finds the idle sessions in O(log s).
+class open_sessions {
+public:
+    using key = std::pair<double, std::uint64_t>;
+    struct session {
+        std::vector<log_turn> turns;
+        key position;
+    };
+
+    session* find(const std::string& id) {
+        auto it = by_id_.find(id);
+        return it == by_id_.end() ? nullptr : &it->second;
+    }
+    void add(log_turn t) {
+        const key k{t.turn.time, ++sequence_};
+        auto [it, inserted] = by_id_.try_emplace(t.turn.session);
+        if (!inserted) by_time_.erase(it->second.position);
+        it->second.position = k;
+        by_time_.emplace(k, &it->first);
+        it->second.turns.push_back(std::move(t));
+    }
+    // Removes and returns the open session with the smallest (or largest) key, if `idle` says so.
+    template <class Idle>
+    std::optional<std::vector<log_turn>> take_front_if(Idle idle) {
+        if (by_time_.empty() || !idle(by_time_.begin()->first.first)) return std::nullopt;
+        return take(by_time_.begin());
+    }
+    template <class Idle>
+    std::optional<std::vector<log_turn>> take_back_if(Idle idle) {
+        if (by_time_.empty() || !idle(std::prev(by_time_.end())->first.first)) return std::nullopt;
+        return take(std::prev(by_time_.end()));
+    }
+    [[nodiscard]] bool empty() const { return by_time_.empty(); }
+
+private:
+    std::optional<std::vector<log_turn>> take(std::map<key, const std::string*>::iterator it) {
+        const std::string* id = it->second;
+        by_time_.erase(it);
+        auto node = by_id_.extract(*id);
+        return std::move(node.mapped().turns);
+    }
+    std::unordered_map<std::string, session> by_id_;
+    std::map<key, const std::string*> by_time_;
+    std::uint64_t sequence_ = 0;
+};
+
+}  // namespace
+
+double session_timeout_option(const arguments& args, const std::string& name, double window) {
+    const double timeout = args.number(name, 0.0, 1e12);
+    if (!(timeout > 0.0)) throw usage_error(fmt::format("option '--{}' must be positive, got {}", name, timeout));
+    if (timeout < window) {
+        throw usage_error(fmt::format("option '--{}' ({} s) is shorter than the rephrase window ({} s): a session "
+                                      "would be cut between a request and its rephrase",
+                                      name, timeout, window));
+    }
+    return timeout;
+}
+
+void for_each_session(input& in, const std::function<void(std::vector<log_turn>&)>& handle,
+                      const session_rules& rules) {
+    if (!(rules.timeout > 0.0) || !std::isfinite(rules.timeout)) {
+        throw usage_error(fmt::format("the session timeout must be a positive number of seconds, got {}", rules.timeout));
+    }
+    const double timeout = rules.timeout;
+    open_sessions sessions;
     std::size_t sessions_skipped = 0;
-    const auto flush = [&] {
-        if (current.empty()) return;
-        finished.insert(std::hash<std::string>{}(current.front().turn.session));
+    const auto close = [&](std::vector<log_turn>& turns) {
+        // Copied before `handle` runs: it may move the turns away.
+        const std::string id = turns.front().turn.session;
+        const location first = turns.front().where;
+        const std::size_t last_line = turns.back().where.line;
+        const std::size_t count = turns.size();
         std::string problem;
         try {
-            handle(current);
+            handle(turns);
         } catch (const input_error& e) {
             problem = e.what();
         } catch (const selflearn::error& e) {
             problem = e.what();
         }
-        if (!problem.empty()) {
-            const auto message = fmt::format("{}:{}-{}: session \"{}\": {}", current.front().where.file,
-                                             current.front().where.line, current.back().where.line,
-                                             current.front().turn.session, problem);
-            if (!in.skip_invalid()) throw located_input_error(message);
-            ++sessions_skipped;
-            std::cerr << "selflearn " << in.command_name() << ": skipped " << message << '\n';
-        }
-        current.clear();
+        if (problem.empty()) return;
+        const auto message = fmt::format("{}:{}{}: session \"{}\" ({} turn{}): {}", first.file, first.line,
+                                         last_line == first.line ? std::string() : fmt::format("-{}", last_line), id,
+                                         count, count == 1 ? "" : "s", problem);
+        if (!in.skip_invalid()) throw located_input_error(message);
+        ++sessions_skipped;
+        std::cerr << "selflearn " << in.command_name() << ": skipped " << message << '\n';
     };
     in.for_each([&](const json& line, const location& where) {
         log_turn t = parse_turn(line);
         t.where = where;
-        if (!current.empty() && current.front().turn.session == t.turn.session) {
-            if (t.turn.time < current.back().turn.time) {
-                throw input_error(fmt::format("turn of session \"{}\" at time {} comes after a turn at time {} "
-                                              "(line {}); turns of a session must be in time order",
-                                              t.turn.session, t.turn.time, current.back().turn.time,
-                                              current.back().where.line));
+        if (!rules.score_field.empty()) {
+            if (const json* s = optional_field(line, rules.score_field.c_str(), json::value_t::number_float)) {
+                const double score = s->get<double>();
+                if (!std::isfinite(score)) {
+                    throw input_error(fmt::format("field \"{}\" is not a finite number", rules.score_field));
+                }
+                t.score = score;
             }
-        } else {
-            if (finished.contains(std::hash<std::string>{}(t.turn.session))) {
-                throw input_error(fmt::format("session \"{}\" appears again after other sessions; the turns of a "
-                                              "session must be together (sort the log by session, then time)",
-                                              t.turn.session));
-            }
-            flush();
         }
-        current.push_back(std::move(t));
+        const double time = t.turn.time;
+        if (const auto* open = sessions.find(t.turn.session)) {
+            const auto& last = open->turns.back();
+            if (time < last.turn.time) {
+                throw input_error(fmt::format("turn of session \"{}\" at time {} comes after a turn at time {} "
+                                              "(line {}); the turns of a session must be in time order",
+                                              t.turn.session, time, last.turn.time, last.where.line));
+            }
+        }
+        // Close the sessions idle for longer than the timeout (and, in a log that jumps back in time,
+        // those more than the timeout ahead of this line), oldest first.
+        while (auto idle = sessions.take_front_if([&](double last) { return time - last > timeout; })) close(*idle);
+        while (auto ahead = sessions.take_back_if([&](double last) { return last - time > timeout; })) close(*ahead);
+        sessions.add(std::move(t));
     });
-    flush();
+    while (auto rest = sessions.take_front_if([](double) { return true; })) close(*rest);
     if (sessions_skipped > 0) {
         std::cerr << "selflearn " << in.command_name() << ": skipped " << sessions_skipped << " session(s)\n";
     }
