@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <iostream>
 
@@ -15,9 +17,63 @@ std::map<std::string, command>& registry() {
     static std::map<std::string, command> commands;
     return commands;
 }
+
+// "[json.exception.parse_error.101] parse error at ..." without the bracketed id.
+std::string without_exception_id(std::string_view what) {
+    if (what.starts_with("[json.exception.")) {
+        if (const auto end = what.find("] "); end != std::string_view::npos) what.remove_prefix(end + 2);
+    }
+    return std::string(what);
+}
+
+// Members of all the objects in a value: equal to the keys the parser read unless a key repeats.
+std::size_t members(const json& value) {
+    std::size_t n = 0;
+    if (value.is_object()) {
+        n += value.size();
+        for (const auto& [key, member] : value.items()) n += members(member);
+    } else if (value.is_array()) {
+        for (const auto& element : value) n += members(element);
+    }
+    return n;
+}
+
+// The message for a line with a repeated key (a slow path: the line is parsed again, keeping each
+// object's keys).
+std::string duplicate_key_message(std::string_view line) {
+    std::vector<std::vector<std::string>> open;
+    std::string duplicate;
+    const json::parser_callback_t find = [&](int, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::object_start) {
+            open.emplace_back();
+        } else if (event == json::parse_event_t::object_end) {
+            if (!open.empty()) open.pop_back();
+        } else if (event == json::parse_event_t::key && !open.empty() && duplicate.empty()) {
+            const auto& key = parsed.get_ref<const std::string&>();
+            for (const auto& k : open.back()) {
+                if (k == key) duplicate = key;
+            }
+            open.back().push_back(key);
+        }
+        return true;
+    };
+    const json reparsed = json::parse(line, find);
+    static_cast<void>(reparsed);
+    return fmt::format("key \"{}\" appears twice in one object", duplicate);
+}
 }  // namespace
 
 registration::registration(command c) {
+    if (!c.reads_input) {
+        // Commands that name their inputs by options take no FILE arguments: an extra one is a mistake.
+        c.run = [run = std::move(c.run)](const arguments& args) {
+            if (!args.positional().empty()) {
+                throw usage_error(fmt::format("unexpected argument '{}' (this command takes its files as options)",
+                                              args.positional().front()));
+            }
+            return run(args);
+        };
+    }
     auto name = c.name;
     registry().emplace(std::move(name), std::move(c));
 }
@@ -48,9 +104,14 @@ arguments parse_arguments(const std::vector<option>& options, const std::vector<
     bool only_positional = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
-        if (only_positional || arg == "-" || !arg.starts_with("--")) {
+        if (only_positional || arg == "-" || !arg.starts_with("-")) {
             parsed.positional_.push_back(arg);
             continue;
+        }
+        if (!arg.starts_with("--")) {
+            throw usage_error(fmt::format("unknown option '{}' (options start with '--'; give a file named '{}' after "
+                                          "'--' or as './{}')",
+                                          arg, arg, arg));
         }
         if (arg == "--") {
             only_positional = true;
@@ -170,22 +231,31 @@ void input::for_each_line(const std::function<void(std::string_view, const locat
 void input::for_each(const std::function<void(const json&, const location&)>& handle) {
     for_each_line([&](std::string_view line, const location& where) {
         json value;
+        std::size_t keys = 0;
+        const json::parser_callback_t count_keys = [&keys](int, json::parse_event_t event, json&) {
+            if (event == json::parse_event_t::key) ++keys;
+            return true;
+        };
         try {
-            value = json::parse(line);
+            value = json::parse(line, count_keys);
         } catch (const json::parse_error& e) {
-            throw input_error(fmt::format("not valid JSON ({})", e.what()));
+            throw input_error(fmt::format("not valid JSON ({})", without_exception_id(e.what())));
+        } catch (const json::out_of_range& e) {
+            // nlohmann reports "number overflow parsing '1e400'" (error 406).
+            throw input_error(fmt::format("a number does not fit a double ({})", without_exception_id(e.what())));
         }
         if (!value.is_object()) throw input_error("expected a JSON object");
+        if (members(value) != keys) throw input_error(duplicate_key_message(line));
         handle(value, where);
     });
 }
 
 output::output(const arguments& args) : output(args.string("output")) {}
 
-output::output(const std::string& path) : out_(&std::cout) {
+output::output(const std::string& path) : out_(&std::cout), name_(path.empty() || path == "-" ? "<stdout>" : path) {
     if (!path.empty() && path != "-") {
         file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
-        if (!*file_) throw usage_error(fmt::format("cannot open '{}' for writing", path));
+        if (!*file_) throw output_error(fmt::format("cannot open '{}' for writing: {}", path, std::strerror(errno)));
         out_ = file_.get();
     }
 }
@@ -201,7 +271,7 @@ void output::write_raw(std::string_view line) {
 
 void output::flush() {
     out_->flush();
-    if (!*out_) throw input_error("write error on output");
+    if (!*out_) throw output_error(fmt::format("write error on {}", name_));
 }
 
 const json& require(const json& object, const char* field, json::value_t type) {

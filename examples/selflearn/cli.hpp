@@ -41,6 +41,13 @@ public:
     using input_error::input_error;
 };
 
+/// A write failure (an output file that cannot be created, e.g. in a missing folder, or a full disk): exit
+/// status 1, like bad input. Never skipped by --skip-invalid.
+class output_error : public located_input_error {
+public:
+    using located_input_error::located_input_error;
+};
+
 /// One option a subcommand accepts. An empty `value_name` makes it a flag.
 struct option {
     std::string name;         // without the leading "--"
@@ -75,7 +82,8 @@ struct location {
 class output;
 
 /// JSON Lines reader over the positional files of a command (standard input when there are none or for
-/// "-"). Each line is parsed and handed to `handle`; a line that does not parse, or for which `handle`
+/// "-"). Each line is parsed and handed to `handle`; a line that does not parse (a repeated key in an
+/// object, or a number that does not fit a double, counts as not parsing), or for which `handle`
 /// throws (a selflearn::error, a JSON type error or an input_error), stops the run with an input_error
 /// naming file and line, unless --skip-invalid was given: then it is counted, reported on stderr and
 /// skipped. Blank lines are ignored.
@@ -99,7 +107,8 @@ private:
     std::size_t lines_skipped_ = 0;
 };
 
-/// JSON Lines writer to --output FILE or standard output.
+/// JSON Lines writer to --output FILE or standard output. \throws output_error when the file cannot be
+/// created (constructor) or written (flush).
 class output {
 public:
     explicit output(const arguments& args);
@@ -111,6 +120,7 @@ public:
 private:
     std::unique_ptr<std::ofstream> file_;
     std::ostream* out_;
+    std::string name_;  // for error messages
 };
 
 /// Fetch a required field of a given JSON type; throws input_error with the field's name otherwise.

@@ -23,7 +23,8 @@ std::string program_help() {
     for (const auto& [name, command] : cli::commands()) text += fmt::format("  {:<16} {}\n", name, command.summary);
     text +=
         "\nRun 'selflearn COMMAND --help' for a command's options.\n"
-        "Exit status: 0 success, 1 bad input (the message names file and line), 2 usage error.\n";
+        "Exit status: 0 success, 1 bad input (the message names file and line) or a write failure, 2 usage\n"
+        "error, 3 internal error (a bug: please report it).\n";
     return text;
 }
 

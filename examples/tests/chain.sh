@@ -64,14 +64,14 @@ check_error() {  # expected-message input-text
     [ $rc -eq 1 ] || fail "exit status $rc for: $2"
     grep -qF -- "$1" "$work/err" || fail "message for '$2': $(cat "$work/err")"
 }
-check_error '<stdin>:1: transition counts: count -1 from state' '{"from": "a", "to": "b", "count": -1}'
+check_error '<stdin>:1: "count" is -1, not a finite non-negative number' '{"from": "a", "to": "b", "count": -1}'
 check_error '<stdin>:1: "p" is 1.5, outside [0, 1]' '{"from": "a", "to": "b", "p": 1.5}'
 check_error '<stdin>:1: expected exactly one of "count"' '{"from": "a", "to": "b"}'
 check_error '<stdin>:1: missing field "to"' '{"from": "a", "count": 1}'
 check_error '<stdin>:2: all lines must give "count" or all must give "p"' '{"from": "a", "to": "b", "p": 1}
 {"from": "b", "to": "c", "count": 1}'
-check_error "probabilities from state 'a' sum to 0.5" '{"from": "a", "to": "b", "p": 0.5}'
-check_error "no absorbing state can be reached from 2 transient states: 'x', 'y'" '{"from": "x", "to": "y", "count": 1}
+check_error '<stdin>:1: state "a": probabilities sum to 0.5, not 1' '{"from": "a", "to": "b", "p": 0.5}'
+check_error '<stdin>:1: state "x": cannot reach any absorbing state' '{"from": "x", "to": "y", "count": 1}
 {"from": "y", "to": "x", "count": 1}
 {"from": "z", "to": "y", "count": 1}
 {"from": "z", "to": "out", "count": 1}'
