@@ -50,10 +50,10 @@ std::string cell(const std::string& s) {
 
 void write_file(const std::filesystem::path& path, const std::string& content) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw cli::usage_error(fmt::format("cannot open '{}' for writing", path.string()));
+    if (!out) throw cli::output_error(fmt::format("cannot open '{}' for writing", path.string()));
     out << content;
     out.flush();
-    if (!out) throw cli::usage_error(fmt::format("write error on '{}'", path.string()));
+    if (!out) throw cli::output_error(fmt::format("write error on '{}'", path.string()));
 }
 
 // Support buckets: 1, 2, ..., 9, 10-19, 20-49, 50-99, 100+.
@@ -145,7 +145,7 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
     const std::filesystem::path out(dir);
     std::error_code ec;
     std::filesystem::create_directories(out, ec);
-    if (ec) throw cli::usage_error(fmt::format("cannot create the output folder '{}': {}", dir, ec.message()));
+    if (ec) throw cli::output_error(fmt::format("cannot create the output folder '{}': {}", dir, ec.message()));
     const auto& c = r.counts;
     const auto& g = r.gold;
     const headline h = headline_of(r);
