@@ -50,6 +50,11 @@ int run_simulate(const cli::arguments& args) {
     for (std::uint64_t s = 0; s < sessions; ++s) {
         for (auto& [t, friction, cause] : generator.session(s)) {
             if (compact && t.turn.annotation == t.gold_annotation) t.gold_annotation.reset();
+            if (signals == "on") {  // the turn's own fields, and the same keys for a writer that does not know them
+                t.turn.asr_confidence = friction.asr_confidence;
+                t.turn.status = friction.status;
+                t.turn.barge_in = friction.barge_in;
+            }
             auto line = cli::to_json(t);
             if (signals == "on") {
                 line["asr_confidence"] = friction.asr_confidence;
