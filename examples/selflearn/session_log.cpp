@@ -53,6 +53,18 @@ log_turn parse_turn(const json& line) {
         }
         t.confidence = confidence;
     }
+    if (const json* c = optional_field(line, "asr_confidence", json::value_t::number_float)) {
+        const double confidence = c->get<double>();
+        if (!(confidence >= 0.0 && confidence <= 1.0)) {
+            throw input_error(fmt::format("field \"asr_confidence\" must be in [0, 1], got {}", confidence));
+        }
+        t.asr_confidence = confidence;
+    }
+    if (const json* st = optional_field(line, "status", json::value_t::string)) {
+        t.status = st->get<std::string>();
+        if (t.status->empty()) throw input_error("field \"status\" is empty (use \"ok\" or an error code)");
+    }
+    if (const json* b = optional_field(line, "barge_in", json::value_t::boolean)) t.barge_in = b->get<bool>();
     if (const json* r = optional_field(line, "rephrase_score", json::value_t::number_float)) {
         const double score = r->get<double>();
         if (!(score >= 0.0 && score <= 1.0)) {
@@ -76,6 +88,9 @@ json to_json(const log_turn& lt) {
     if (t.annotation) j["annotation"] = *t.annotation;
     if (t.intent) j["intent"] = *t.intent;
     if (t.confidence) j["confidence"] = *t.confidence;
+    if (t.asr_confidence) j["asr_confidence"] = *t.asr_confidence;
+    if (t.status) j["status"] = *t.status;
+    if (t.barge_in) j["barge_in"] = *t.barge_in;
     if (lt.rephrase_score) j["rephrase_score"] = *lt.rephrase_score;
     if (lt.gold_goal) j["gold_goal"] = *lt.gold_goal;
     if (lt.gold_annotation) j["gold_annotation"] = *lt.gold_annotation;
