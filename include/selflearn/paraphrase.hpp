@@ -1,5 +1,10 @@
 #pragma once
 /// \file selflearn/paraphrase.hpp
+/// Paraphrase scoring and the paraphrase detector: is a later turn a rephrase of a failed one? One
+/// concept (paraphrase_scorer), built-in scorers (character_similarity_scorer, word_similarity_scorer),
+/// slot-aware features (paraphrase_features), and a trained detector (paraphrase_model, logistic.hpp)
+/// learnt from log-shaped pairs of an annotated corpus (train_paraphrase_model); see docs/paraphrase.md.
+///
 /// Synthetic paraphrase pairs from an annotated corpus, built the way the paraphrase-annotation paper
 /// (COLING 2020) built training data for its paraphrase detector:
 ///
