@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <utility>
@@ -373,17 +374,22 @@ TEST_CASE("training examples look like log pairs") {
     o.unrelated_negatives = 300;
     const auto examples = paraphrase_training_examples(corpus, o);
     std::map<std::string, std::size_t> kinds;
-    std::size_t noisy = 0, positives = 0;
+    std::size_t noisy = 0, positives = 0, unrelated = 0, noisy_unrelated = 0, unannotated = 0;
     std::set<std::string> texts;
     for (const auto& u : corpus) texts.insert(normalize_utterance(u.annotation.text));
     for (const auto& e : examples) {
         ++kinds[e.kind];
         CHECK(e.paraphrase == (e.kind == "positive" || e.kind == "repeat"));
-        CHECK(parse_markup(e.later_annotation).text == e.later);
+        CHECK((e.later_annotation.empty() || parse_markup(e.later_annotation).text == e.later));
         if (e.paraphrase) {
             ++positives;
             if (!texts.contains(normalize_utterance(e.failed))) ++noisy;
         }
+        if (e.kind == "unrelated") {  // its failed side is a corpus utterance, unless noise changed it
+            ++unrelated;
+            if (!texts.contains(normalize_utterance(e.failed))) ++noisy_unrelated;
+        }
+        if (e.later_annotation.empty()) ++unannotated;
     }
     CHECK(kinds["positive"] == 300);
     CHECK(kinds["repeat"] == 200);
@@ -393,6 +399,12 @@ TEST_CASE("training examples look like log pairs") {
     // About noise = 0.7 of the positives carry noise; some noise draws change nothing a corpus text has not.
     CHECK(noisy > positives / 2);
     CHECK(noisy < positives * 9 / 10);
+    // Noise does not depend on the label: negatives get it as often (else it would give the label away).
+    CHECK(noisy_unrelated > unrelated / 2);
+    CHECK(noisy_unrelated < unrelated * 9 / 10);
+    // About unannotated = 0.25 of the later sides carry no annotation.
+    CHECK(unannotated > examples.size() * 15 / 100);
+    CHECK(unannotated < examples.size() * 35 / 100);
     CHECK(paraphrase_training_examples(corpus, o) == examples);
     o.seed = 2;
     CHECK(paraphrase_training_examples(corpus, o) != examples);
@@ -415,7 +427,8 @@ TEST_CASE("a trained detector beats word similarity on intents it never saw, and
         std::vector<double> m, w;
         std::vector<bool> labels;
         for (const auto& e : test) {
-            const turn failed = said(e.failed), later = said(e.later, e.later_annotation);
+            const turn failed = said(e.failed);
+            const turn later = e.later_annotation.empty() ? said(e.later) : said(e.later, e.later_annotation);
             m.push_back(model(failed, later));
             w.push_back(word_similarity_scorer{}(failed, later));
             labels.push_back(e.paraphrase);
@@ -443,4 +456,45 @@ TEST_CASE("a trained detector beats word similarity on intents it never saw, and
     CHECK_THROWS_WITH_AS((void)paraphrase_model::load(friction, "p.model"),
                          doctest::Contains("p.model:2: field 'kind': a 'friction' model, expected a 'paraphrase' model"),
                          model_format_error);
+}
+
+TEST_CASE("log_paraphrase_corpus: the annotated successes of a log, whatever their order, bounded by hash") {
+    std::vector<turn> log;
+    const std::vector<std::pair<std::string, std::string>> said_as = {
+        {"play [artist : adele]", "PlayMusic"},     {"play some [genre : jazz]", "PlayMusic"},
+        {"wake me at [time : six]", "SetAlarm"},    {"set an alarm for [time : seven]", "SetAlarm"},
+        {"weather in [city : paris]", "GetWeather"}, {"is it raining in [city : oslo]", "GetWeather"}};
+    for (int round = 0; round < 3; ++round) {  // each utterance three times: kept once
+        for (const auto& [markup, intent] : said_as) {
+            turn t = said(parse_markup(markup).text, markup);
+            t.intent = intent;
+            log.push_back(t);
+        }
+    }
+    turn failed = said("play adel", "play [artist : adel]");
+    failed.intent = "PlayMusic";
+    failed.outcome = turn_outcome::defect;  // a defect teaches nothing about phrasings that work
+    log.push_back(failed);
+    log.push_back(said("thanks"));  // no annotation, no intent
+
+    log_paraphrase_corpus all(0);
+    for (const auto& t : log) all.add(t);
+    REQUIRE(all.size() == said_as.size());
+    CHECK(all.intents() == 3);
+    const auto everything = all.corpus();
+
+    std::mt19937_64 rng(3);
+    for (std::size_t capacity = 1; capacity <= said_as.size() + 1; ++capacity) {
+        auto shuffled = log;
+        std::shuffle(shuffled.begin(), shuffled.end(), rng);
+        log_paraphrase_corpus bounded(capacity);
+        for (const auto& t : shuffled) bounded.add(t);
+        // The bounded corpus is the first `capacity` utterances of the unbounded one, in the same order.
+        const auto kept = bounded.corpus();
+        REQUIRE(kept.size() == std::min(capacity, everything.size()));
+        CHECK(std::equal(kept.begin(), kept.end(), everything.begin()));
+    }
+    turn bad = said("play", "play [artist");
+    bad.intent = "PlayMusic";
+    CHECK_THROWS_AS(all.add(bad), annotation_error);
 }

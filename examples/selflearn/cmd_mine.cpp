@@ -2,6 +2,7 @@
 // map/reduce-style (--emit-counts on slices of the log split by session, --from-counts to merge and solve).
 
 #include "cli.hpp"
+#include "paraphrase_choice.hpp"
 #include "session_log.hpp"
 
 #include <selflearn/rewrite.hpp>
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iostream>
 #include <limits>
 #include <optional>
 #include <string>
@@ -48,8 +50,14 @@ void read_counts(cli::input& in, selflearn::rewrite_counts& counts) {
             if (!sessions.is_number_unsigned()) throw cli::input_error("\"sessions\" must be a non-negative integer");
             counts.add_support(cli::require_string(line, "request"), cli::require_string(line, "rewrite"),
                                sessions.get<std::uint64_t>());
+        } else if (type == "surface") {
+            const auto& count = cli::require(line, "count", cli::json::value_t::number_integer);
+            if (!count.is_number_unsigned()) throw cli::input_error("\"count\" must be a non-negative integer");
+            counts.add_surface(cli::require_string(line, "utterance"), cli::require_string(line, "text"),
+                               count.get<std::uint64_t>());
         } else {
-            throw cli::input_error(fmt::format("\"type\" must be \"transition\" or \"support\", got \"{}\"", type));
+            throw cli::input_error(
+                fmt::format("\"type\" must be \"transition\", \"support\" or \"surface\", got \"{}\"", type));
         }
     });
 }
@@ -63,20 +71,39 @@ void write_counts(cli::output& out, const selflearn::rewrite_counts& counts) {
     counts.for_each_support([&](std::string_view request, std::string_view rewrite, std::uint64_t sessions) {
         out.write({{"type", "support"}, {"request", request}, {"rewrite", rewrite}, {"sessions", sessions}});
     });
+    counts.for_each_surface([&](std::string_view utterance, std::string_view text, std::uint64_t count) {
+        out.write({{"type", "surface"}, {"utterance", utterance}, {"text", text}, {"count", count}});
+    });
 }
 
 int run_mine(const cli::arguments& args) {
     selflearn::rewrite_options options;
     options.window = args.number("window", 0.0, std::numeric_limits<double>::max());
     options.threshold = args.number("threshold", -std::numeric_limits<double>::max(), std::numeric_limits<double>::max());
+    const bool emit = args.flag("emit-counts");
+    const bool from_counts = args.flag("from-counts");
     options.min_support = static_cast<std::uint64_t>(args.integer("min-support", 0, std::numeric_limits<long long>::max()));
     options.min_probability = args.number("min-probability", 0.0, 1.0);
     options.threads = static_cast<unsigned>(args.integer("threads", 0, 1024));
-    const bool emit = args.flag("emit-counts");
-    const bool from_counts = args.flag("from-counts");
     const auto score_field = args.value("score-field");
     if (from_counts && score_field) throw cli::usage_error("--score-field applies to session logs, not to --from-counts");
     const double session_timeout = cli::session_timeout_option(args, "session-timeout", options.window);
+
+    if (score_field && args.string("scorer") != "learned") {
+        throw cli::usage_error("--score-field takes the rephrase scores from the log; it cannot be combined with --scorer");
+    }
+    // The paraphrase decision (not needed to merge counts, nor with scores from the log).
+    cli::paraphrase_decision paraphrase;
+    if (!from_counts && !score_field) {
+        paraphrase = cli::choose_paraphrase_scorer(
+            args, args.positional(),
+            {.fallback = "chars",
+             .cannot_learn = emit ? "--emit-counts: each shard would learn a detector of its own; train one with selflearn "
+                                    "train-paraphrase and give every shard --scorer model --model FILE"
+                                  : ""});
+        if (!paraphrase.score) throw cli::usage_error("mine takes rephrase scores from the log with --score-field NAME");
+        for (const auto& note : paraphrase.notes) std::cerr << "selflearn mine: " << note << '\n';
+    }
 
     cli::input in(args, "mine");
     cli::output out(args);
@@ -91,7 +118,7 @@ int run_mine(const cli::arguments& args) {
             in,
             [&](std::vector<cli::log_turn>& session) {
                 if (!score_field) {
-                    miner.add_session(turns_of(session));
+                    miner.add_session(turns_of(session), paraphrase.score);
                     return;
                 }
                 scores.clear();
@@ -104,8 +131,10 @@ int run_mine(const cli::arguments& args) {
         write_counts(out, miner.counts());
     } else {
         for (const auto& r : miner.rewrites()) {
-            out.write({{"request", r.request},
-                       {"rewrite", r.rewrite},
+            out.write({{"request", r.request_text},
+                       {"rewrite", r.rewrite_text},
+                       {"request_key", r.request},
+                       {"rewrite_key", r.rewrite},
                        {"probability", r.probability},
                        {"support", r.support},
                        {"success_probability", r.success_probability},
@@ -123,18 +152,21 @@ const cli::registration mine_command{cli::command{
     .description =
         "Reads a session log (JSON Lines, one turn per line, sorted by time or grouped by session; a session\n"
         "closes after --session-timeout seconds without a turn, see docs/session.md)\n"
-        "and writes the rewrite table, one line per request seen to fail, sorted by request:\n"
-        "{\"request\": \"...\", \"rewrite\": \"...\", \"probability\": 0.82, \"support\": 14,\n"
-        " \"success_probability\": 0.9, \"expected_steps\": 1.4}\n"
-        "A turn rephrases the turn before it when that one was a defect, it comes within --window seconds and\n"
-        "the texts' Levenshtein similarity (or the log's --score-field) is at least --threshold. Utterances are\n"
-        "compared case-folded and tokenised. See docs/rewrite.md for the method.\n\n"
-        "Map/reduce: --emit-counts writes mergeable count lines ({\"type\": \"transition\", ...} and\n"
-        "{\"type\": \"support\", ...}) for any slice of the log split by session; --from-counts reads any number\n"
+        "and writes the rewrite table, one line per request seen to fail, sorted by request_key:\n"
+        "{\"request\": \"Play maj and dragons\", \"rewrite\": \"play Imagine Dragons\", \"request_key\":\n"
+        " \"play maj and dragons\", \"rewrite_key\": \"play imagine dragons\", \"probability\": 0.82,\n"
+        " \"support\": 14, \"success_probability\": 0.9, \"expected_steps\": 1.4}\n"
+        "request and rewrite are what users said most often; look requests up by request_key, the text after\n"
+        "selflearn::normalize_utterance. A turn rephrases the turn before it when that one was a defect, it\n"
+        "comes within --window seconds and the paraphrase score (--scorer, or the log's --score-field) is at\n"
+        "least --threshold. By default the paraphrase detector is learned from the log's own annotated\n"
+        "successful turns (character similarity when it cannot be: standard input, --emit-counts, too few\n"
+        "annotated turns; a note on stderr says so). See docs/rewrite.md for the method.\n\n"
+        "Map/reduce: --emit-counts writes mergeable count lines ({\"type\": \"transition\", ...},\n"
+        "{\"type\": \"support\", ...} and {\"type\": \"surface\", ...}) for any slice of the log split by session; --from-counts reads any number\n"
         "of such files (concatenated or as several FILEs), adds them up and solves. The result equals the\n"
         "single run on the whole log, bit for bit. Both together merge count files into one (a combiner).",
-    .options = {{"window", "SECONDS", "maximum gap between a defect turn and its rephrase (inclusive)", "60"},
-                {"threshold", "X", "minimum rephrase score (similarity in [0, 1], or the score field)", "0.5"},
+    .options = cli::with_paraphrase_options({{"window", "SECONDS", "maximum gap between a defect turn and its rephrase (inclusive)", "60"},
                 {"min-support", "N", "minimum distinct sessions supporting a kept rewrite", "2"},
                 {"min-probability", "P", "minimum absorption probability of a kept rewrite", "0.2"},
                 {"score-field", "NAME", "take each turn's rephrase score (versus the turn before) from field NAME"},
@@ -143,7 +175,7 @@ const cli::registration mine_command{cli::command{
                 {"threads", "N", "threads solving independent components (0: one per core)", "0"},
                 {"session-timeout", "SECONDS",
                  "a session closes after this many seconds without a turn (at least --window)",
-                 cli::default_session_timeout}},
+                 cli::default_session_timeout}}),
     .run = run_mine,
 }};
 

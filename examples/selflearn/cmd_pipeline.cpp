@@ -1,9 +1,12 @@
 // `selflearn pipeline`: the end-to-end self-learning job on a session log.
 
 #include "cli.hpp"
+#include "paraphrase_choice.hpp"
 #include "pipeline.hpp"
 #include "report.hpp"
 #include "session_log.hpp"
+
+#include <selflearn/friction.hpp>
 
 #include <fmt/format.h>
 
@@ -45,30 +48,31 @@ int run_pipeline(const cli::arguments& args) {
     s.top = static_cast<std::size_t>(args.integer("top", 0, 1'000'000));
     const cli::session_rules rules{.timeout = cli::session_timeout_option(args, "session-timeout", s.window.max_seconds)};
 
-    std::unique_ptr<pipeline::friction_detector> detector;
+    pipeline::friction_choice detector;
     const std::string friction = args.string("friction");
+    const auto as_choice = [](auto d, std::string description) {
+        return pipeline::friction_choice{[d](const selflearn::turn& t) { return selflearn::is_friction(d, t); },
+                                         std::move(description)};
+    };
     if (friction == "outcome") {
-        detector = std::make_unique<pipeline::outcome_detector>();
+        detector = as_choice(selflearn::outcome_detector{}, "outcome: a turn with outcome \"defect\"");
     } else if (friction == "confidence") {
-        detector = std::make_unique<pipeline::confidence_detector>(args.number("min-confidence", 0.0, 1.0));
+        const double floor = args.number("min-confidence", 0.0, 1.0);
+        detector = as_choice(selflearn::any_of(selflearn::outcome_detector{}, selflearn::confidence_floor_detector(floor)),
+                             fmt::format("confidence: a turn with outcome \"defect\" or NLU confidence below {}", floor));
+    } else if (friction == "signals") {
+        detector = as_choice(selflearn::any_of(selflearn::outcome_detector{}, selflearn::status_detector{},
+                                               selflearn::barge_in_detector{}),
+                             "signals: a turn with outcome \"defect\", a handler status other than \"ok\", or a barge-in");
     } else {
-        throw cli::usage_error(fmt::format("option '--friction' must be 'outcome' or 'confidence', got '{}'", friction));
+        throw cli::usage_error(
+            fmt::format("option '--friction' must be 'outcome', 'confidence' or 'signals', got '{}'", friction));
     }
 
     const bool progress = !args.flag("quiet") && isatty(fileno(stderr)) != 0;
-    std::unique_ptr<pipeline::paraphrase_scorer> scorer;
     const std::string scorer_name = args.string("scorer");
-    if (scorer_name == "words") {
-        scorer = std::make_unique<pipeline::lexical_scorer>();
-    } else if (scorer_name == "chars") {
-        scorer = std::make_unique<pipeline::character_scorer>();
-    } else if (scorer_name == "log") {
-        scorer = std::make_unique<pipeline::log_scorer>();
-    } else {
-        throw cli::usage_error(
-            fmt::format("option '--scorer' must be 'words', 'chars' or 'log', got '{}'", scorer_name));
-    }
-    pipeline::runner runner(s, std::move(scorer), std::move(detector));
+    cli::paraphrase_decision paraphrase = cli::choose_paraphrase_scorer(args, {*log});
+    pipeline::runner runner(s, {paraphrase.score, paraphrase.description}, std::move(detector));
     cli::input in({*log}, args.flag("skip-invalid"), "pipeline");
     double processing = 0;
     auto last_report = start;
@@ -96,10 +100,11 @@ int run_pipeline(const cli::arguments& args) {
     if (progress) std::cerr << "\rselflearn pipeline: log read; corroborating and solving the rewrite chain...   " << std::flush;
     const double read_and_process = since(start);
     pipeline::results r = runner.finish();
+    r.notes = paraphrase.notes;
     r.time.candidates = processing - r.time.rewrite_counting;
     r.time.read = read_and_process - processing;
     r.time.total = since(start);
-    pipeline::write_outputs(r, s, *log, *out);
+    pipeline::write_outputs(r, s, *log, *out, paraphrase.model_text);
     if (progress) std::cerr << "\r" << std::string(80, ' ') << "\r" << std::flush;
     std::cout << pipeline::summary(r, *out) << std::flush;
     return 0;
@@ -118,16 +123,14 @@ const cli::registration pipeline_command{cli::command{
         "DIR/rewrites.jsonl, DIR/report.md, DIR/report.json and SVG histograms; with gold fields in the log\n"
         "(\"gold_goal\", \"gold_annotation\", as `selflearn simulate` writes them) the report measures quality.\n"
         "A bad line stops the run naming file and line (exit 1) unless --skip-invalid is given.",
-    .options = {{"log", "FILE", "the session log (\"-\" for standard input)"},
+    .options = cli::with_paraphrase_options({{"log", "FILE", "the session log (\"-\" for standard input)"},
                 {"out", "DIR", "folder for the outputs (created when missing)"},
                 {"window-seconds", "S", "rephrase candidates: at most S seconds after the turn", "60"},
                 {"window-turns", "K", "rephrase candidates: at most K turns after the turn", "3"},
-                {"scorer", "KIND",
-                 "paraphrase scorer: 'words' (word-level, misheard words cost little), 'chars' (as selflearn mine) or\n"
-                 "                           'log' (each turn's rephrase_score field: a model's score vs the turn before)",
-                 "words"},
-                {"threshold", "X", "a candidate is a rephrase when the paraphrase score is >= X", "0.5"},
-                {"friction", "KIND", "friction detector: 'outcome' (defect) or 'confidence'", "outcome"},
+                {"friction", "KIND",
+                 "friction detector: 'outcome' (defect), 'confidence' (or NLU confidence below --min-confidence)\n"
+                 "                           or 'signals' (or a handler status other than \"ok\", or a barge-in)",
+                 "outcome"},
                 {"min-confidence", "P", "with --friction confidence: friction below this NLU confidence", "0.5"},
                 {"projection", "METHOD", "label projection: greedy, optimal or monotone", "optimal"},
                 {"projection-threshold", "X", "largest word cost at which projection maps two words", "0.5"},
@@ -140,7 +143,7 @@ const cli::registration pipeline_command{cli::command{
                 {"session-timeout", "S", "a session closes after S seconds without a turn (at least --window-seconds)",
                  cli::default_session_timeout},
                 {"quiet", "", "no progress display on stderr"},
-                {"skip-invalid", "", "count, report on stderr and skip malformed log lines instead of stopping"}},
+                {"skip-invalid", "", "count, report on stderr and skip malformed log lines instead of stopping"}}),
     .run = run_pipeline,
     .reads_input = false,
 }};

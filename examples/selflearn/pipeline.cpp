@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <span>
+#include <stdexcept>
 #include <tuple>
+#include <unordered_set>
 
 namespace pipeline {
 
@@ -37,6 +40,19 @@ std::optional<std::string> majority_goal(
     return best;
 }
 
+// The most frequent key of a count map (ties: the smallest key).
+std::string majority(const std::map<std::string, std::uint32_t>& counts) {
+    std::string best;
+    std::uint32_t best_count = 0;
+    for (const auto& [key, count] : counts) {
+        if (count > best_count) {
+            best = key;
+            best_count = count;
+        }
+    }
+    return best;
+}
+
 // Reasons a projection was rejected, in a few words: the status of the first slot that caused it.
 std::string rejection_reason(const selflearn::projection_result& r) {
     for (const auto& d : r.details) {
@@ -48,79 +64,24 @@ std::string rejection_reason(const selflearn::projection_result& r) {
 
 }  // namespace
 
-double lexical_scorer::score(const session_view& session, std::size_t earlier, std::size_t later) {
-    const auto& a = session.words[earlier];
-    const auto& b = session.words[later];
-    const std::size_t longest = std::max(a.size(), b.size());
-    if (longest == 0) return 1.0;
-    const double d = selflearn::weighted_distance(a, b, 1.0, 1.0, [](std::string_view x, std::string_view y) {
-        return selflearn::levenshtein_normalized_distance(x, y);
-    });
-    return 1.0 - d / static_cast<double>(longest);
-}
-
-std::string lexical_scorer::describe() const {
-    return "words: 1 - D / max(m, n), D the word-level edit distance with soft substitution costs";
-}
-
-double character_scorer::score(const session_view& session, std::size_t earlier, std::size_t later) {
-    return selflearn::lexical_rephrase_scorer::similarity(session.normalized[earlier], session.normalized[later]);
-}
-
-double log_scorer::score(const session_view& session, std::size_t earlier, std::size_t later) {
-    if (later != earlier + 1) return 0.0;
-    return (*session.turns)[later].rephrase_score.value_or(0.0);
-}
-
-std::string log_scorer::describe() const {
-    return "log: the paraphrase model's rephrase_score carried by each turn (adjacent turns only)";
-}
-
-std::string character_scorer::describe() const {
-    return "chars: Levenshtein similarity of the normalised texts' code points (as selflearn mine)";
-}
-
-bool outcome_detector::friction(const selflearn::turn& t) const { return t.outcome == selflearn::turn_outcome::defect; }
-
-std::string outcome_detector::describe() const { return "outcome: a turn with outcome \"defect\""; }
-
-bool confidence_detector::friction(const selflearn::turn& t) const {
-    return t.outcome == selflearn::turn_outcome::defect || (t.confidence && *t.confidence < floor_);
-}
-
-std::string confidence_detector::describe() const {
-    return fmt::format("confidence: a turn with outcome \"defect\" or confidence below {}", floor_);
-}
-
-struct runner::rewrite_state {
-    selflearn::rewrite_miner miner;
-    std::vector<selflearn::turn> turns;             // the session as the miner sees it
-    std::vector<std::optional<double>> scores;      // scores[i]: turn i rephrases turn i - 1
-};
-
-runner::runner(settings s, std::unique_ptr<paraphrase_scorer> scorer, std::unique_ptr<friction_detector> detector)
+runner::runner(settings s, scorer_choice scorer, friction_choice friction)
     : settings_(std::move(s)),
       scorer_(std::move(scorer)),
-      detector_(std::move(detector)),
+      friction_(std::move(friction)),
       projector_(settings_.projection),
-      rewrite_(std::make_unique<rewrite_state>(rewrite_state{selflearn::rewrite_miner(settings_.rewrite), {}, {}})) {
+      miner_(settings_.rewrite) {
     selflearn::validate(settings_.window);
-    results_.scorer = scorer_->describe();
-    results_.detector = detector_->describe();
+    if (!friction_.friction) throw std::invalid_argument("pipeline::runner: no friction detector");
+    results_.scorer = scorer_.description;
+    results_.detector = friction_.description;
 }
 
 runner::~runner() = default;
 
-void runner::tokenize_turn(session_view& view, std::size_t i) {
-    if (view.done[i]) return;
-    view.done[i] = true;
-    view.tokens[i] = selflearn::tokenize((*view.turns)[i].turn.text, {.fold_case = true});
-    view.words[i].reserve(view.tokens[i].size());
-    for (const auto& t : view.tokens[i]) {
-        view.words[i].emplace_back(t.text);
-        if (!view.normalized[i].empty()) view.normalized[i] += ' ';
-        view.normalized[i] += t.text;
-    }
+double runner::score(const std::vector<cli::log_turn>& turns, std::size_t earlier, std::size_t later) const {
+    if (scorer_.score) return scorer_.score(turns[earlier].turn, turns[later].turn);
+    if (later != earlier + 1) return 0.0;
+    return turns[later].rephrase_score.value_or(0.0);
 }
 
 void runner::add_session(std::vector<cli::log_turn>& turns) {
@@ -134,29 +95,29 @@ void runner::add_session(std::vector<cli::log_turn>& turns) {
         results_.gold.available = true;
         ++goals_of_text_[selflearn::normalize_utterance(t.turn.text)][*t.gold_goal];
         if (t.turn.intent && t.turn.outcome == selflearn::turn_outcome::success) {
-            intent_of_goal_.try_emplace(*t.gold_goal, *t.turn.intent);
+            ++intents_of_goal_[*t.gold_goal][*t.turn.intent];
         }
     }
 
     std::vector<double> times(n);
     for (std::size_t i = 0; i < n; ++i) times[i] = turns[i].turn.time;
-    session_view view{&turns, std::vector<std::vector<selflearn::token>>(n), std::vector<std::vector<std::string_view>>(n),
-                      std::vector<std::string>(n), std::vector<bool>(n)};
-    std::vector<bool> friction(n);
-    for (std::size_t i = 0; i < n; ++i) friction[i] = detector_->friction(turns[i].turn);
+    std::vector<char> friction(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        friction[i] = friction_.friction(turns[i].turn) ? 1 : 0;
+        auto& outcomes = outcomes_of_request_[selflearn::normalize_utterance(turns[i].turn.text)];
+        ++(friction[i] != 0 ? outcomes.first : outcomes.second);
+    }
 
-    // One vote per session and example, with the gold annotation of the failed turn when the log has one.
-    std::map<selflearn::projected_example, std::optional<std::string>> produced;
+    // Each friction turn: its first successful rephrase in the window lends its labels to the failed words.
+    produced_.clear();
     for (std::size_t i = 0; i < n; ++i) {
         const auto range = selflearn::candidates_of_unchecked(times, i, settings_.window);
         counts.candidate_pairs += range.size();
-        if (!friction[i]) continue;
+        if (friction[i] == 0) continue;
         ++counts.friction_turns;
         counts.friction_candidates += range.size();
         for (std::size_t j = range.first; j < range.last; ++j) {
-            tokenize_turn(view, i);
-            tokenize_turn(view, j);
-            const bool rephrase = scorer_->score(view, i, j) >= settings_.paraphrase_threshold;
+            const bool rephrase = score(turns, i, j) >= settings_.paraphrase_threshold;
             if (turns[i].gold_goal && turns[j].gold_goal) {
                 const bool same = *turns[i].gold_goal == *turns[j].gold_goal;
                 if (rephrase && same) ++results_.gold.pairs_true_positive;
@@ -166,8 +127,7 @@ void runner::add_session(std::vector<cli::log_turn>& turns) {
             if (!rephrase) continue;
             ++counts.paraphrase_pairs;
             const auto& success = turns[j].turn;
-            if (friction[j] || !success.annotation || !success.intent) continue;
-            // The first successful rephrase in the window: project its labels onto the failed request.
+            if (friction[j] != 0 || !success.annotation || !success.intent) continue;
             ++counts.successful_paraphrases;
             ++counts.projections;
             const auto source = selflearn::parse_markup_tokens(*success.annotation);
@@ -179,40 +139,34 @@ void runner::add_session(std::vector<cli::log_turn>& turns) {
                 break;
             }
             ++counts.projections_accepted;
-            selflearn::projected_example example{target_text, *selflearn::projected_markup(target_text, target, result),
-                                                 *success.intent};
-            auto& gold = produced[std::move(example)];
+            produced_.push_back({target_text, *selflearn::projected_markup(target_text, target, result), *success.intent});
             // Gold: the failed turn's gold_annotation, or (a compact simulated log) its correct annotation.
-            if (!gold && turns[i].gold_goal) {
-                gold = turns[i].gold_annotation ? turns[i].gold_annotation : turns[i].turn.annotation;
+            if (turns[i].gold_goal) {
+                const auto& gold = turns[i].gold_annotation ? turns[i].gold_annotation : turns[i].turn.annotation;
+                if (gold) {
+                    // The smallest gold annotation of the text, whatever order the sessions come in.
+                    auto [it, inserted] = gold_of_.try_emplace(produced_.back(), *gold);
+                    if (!inserted && *gold < it->second) it->second = *gold;
+                }
             }
             break;
         }
     }
-    // Corroboration over distinct sessions: the log reader guarantees that a session's turns come together
-    // and that a session never comes back, so one vote per session and example counts distinct sessions
-    // without keeping their ids (memory grows with the distinct examples, not with the log).
-    for (auto& [example, gold] : produced) {
-        auto& entry = examples_[example];
-        ++entry.support;
-        if (!entry.gold && gold) entry.gold = std::move(gold);
-    }
+    // Corroboration: the session reader hands over each session once and whole, so one vote per session
+    // and example counts distinct sessions without keeping their ids.
+    votes_.add_session(produced_);
 
     // Rewrite mining: the same friction and paraphrase decisions, on consecutive turns.
     const auto counting = clock_type::now();
-    auto& rw = *rewrite_;
-    rw.turns.clear();
-    rw.scores.assign(n, std::nullopt);
-    for (std::size_t i = 0; i < n; ++i) {
-        rw.turns.push_back(turns[i].turn);
-        rw.turns.back().outcome = friction[i] ? selflearn::turn_outcome::defect : selflearn::turn_outcome::success;
-        if (i > 0 && friction[i - 1] && times[i] - times[i - 1] <= settings_.rewrite.window) {
-            tokenize_turn(view, i - 1);
-            tokenize_turn(view, i);
-            rw.scores[i] = scorer_->score(view, i - 1, i);
-        }
+    session_turns_.clear();
+    for (const auto& t : turns) session_turns_.push_back(t.turn);
+    if (scorer_.score) {
+        miner_.add_session(session_turns_, scorer_.score, friction_.friction);
+    } else {
+        log_scores_.assign(n, std::nullopt);
+        for (std::size_t i = 1; i < n; ++i) log_scores_[i] = turns[i].rephrase_score;
+        miner_.add_session(session_turns_, std::span<const std::optional<double>>(log_scores_), friction_.friction);
     }
-    rw.miner.add_session(rw.turns, rw.scores);
     results_.time.rewrite_counting += seconds_since(counting);
 }
 
@@ -221,12 +175,14 @@ results runner::finish() {
     auto& gold = results_.gold;
     const auto start = clock_type::now();
 
-    counts.distinct_examples = examples_.size();
-    for (const auto& [example, entry] : examples_) {
-        ++results_.support_histogram[entry.support];
-        if (entry.support < settings_.min_support) continue;
-        results_.training.push_back({example.text, example.markup, example.intent, entry.support, entry.gold});
-    }
+    counts.distinct_examples = votes_.size();
+    votes_.for_each([&](const selflearn::projected_example& example, std::size_t support) {
+        ++results_.support_histogram[support];
+        if (support < settings_.min_support) return;
+        std::optional<std::string> gold_annotation;
+        if (auto it = gold_of_.find(example); it != gold_of_.end()) gold_annotation = it->second;
+        results_.training.push_back({example.text, example.markup, example.intent, support, std::move(gold_annotation)});
+    });
     counts.training_examples = results_.training.size();
 
     for (const auto& t : results_.training) {
@@ -246,35 +202,49 @@ results runner::finish() {
             if (predicted.slots == expected.slots) ++gold.examples_exact;
         }
         if (auto goal = majority_goal(goals_of_text_, selflearn::normalize_utterance(t.text))) {
-            if (auto intent = intent_of_goal_.find(*goal); intent != intent_of_goal_.end()) {
+            if (auto intents = intents_of_goal_.find(*goal); intents != intents_of_goal_.end()) {
                 ++gold.intents_scored;
-                if (intent->second == t.intent) ++gold.intents_correct;
+                if (majority(intents->second) == t.intent) ++gold.intents_correct;
             }
         }
     }
     results_.time.corroboration = seconds_since(start);
 
     const auto solving = clock_type::now();
-    for (const auto& rule : rewrite_->miner.rewrites()) {
-        results_.rewrites.push_back({rule.request, rule.rewrite, rule.probability, rule.success_probability,
-                                     rule.expected_steps, static_cast<std::size_t>(rule.support), std::nullopt});
+    for (const auto& rule : miner_.rewrites()) {
+        results_.rewrites.push_back({rule.request_text, rule.rewrite_text, rule.request, rule.rewrite, rule.probability,
+                                     rule.success_probability, rule.expected_steps,
+                                     static_cast<std::size_t>(rule.support), std::nullopt});
     }
     counts.rewrites = results_.rewrites.size();
-    counts.rewrite_states = rewrite_->miner.counts().utterance_count();
-    counts.rewrite_links = rewrite_->miner.rephrases();
+    counts.rewrite_states = miner_.counts().utterance_count();
+    counts.rewrite_links = miner_.rephrases();
     results_.time.rewrite_solve = seconds_since(solving);
 
     // A rewrite wins when the user who said it meant the request's goal: the request's majority goal is
     // among the goals its text was said for (corpora repeat texts under several goal ids).
     for (auto& r : results_.rewrites) {
-        const auto request_goal = majority_goal(goals_of_text_, r.request);
-        const auto said_for = goals_of_text_.find(r.rewrite);
+        const auto request_goal = majority_goal(goals_of_text_, r.request_key);
+        const auto said_for = goals_of_text_.find(r.rewrite_key);
         if (!request_goal || said_for == goals_of_text_.end()) {
             ++gold.rewrite_unknown;
             continue;
         }
         r.wins = said_for->second.contains(*request_goal);
         ++(*r.wins ? gold.rewrite_wins : gold.rewrite_losses);
+    }
+
+    // Coverage of what fails most: requests with at least frequent_failures friction turns, more than their
+    // other turns.
+    std::unordered_set<std::string> trained, rewritten;
+    for (const auto& t : results_.training) trained.insert(selflearn::normalize_utterance(t.text));
+    for (const auto& r : results_.rewrites) rewritten.insert(r.request_key);
+    for (const auto& [request, outcomes] : outcomes_of_request_) {
+        const auto [failures, others] = outcomes;
+        if (failures < settings_.frequent_failures || failures <= others) continue;
+        ++counts.frequent_requests;
+        if (trained.contains(request)) ++counts.frequent_with_training;
+        if (rewritten.contains(request)) ++counts.frequent_with_rewrite;
     }
     return std::move(results_);
 }

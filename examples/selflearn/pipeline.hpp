@@ -16,8 +16,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,84 +26,19 @@
 
 namespace pipeline {
 
-/// A session's turns with their tokens, computed once and shared by the stages.
-struct session_view {
-    std::vector<cli::log_turn>* turns = nullptr;
-    std::vector<std::vector<selflearn::token>> tokens;  ///< case-folded tokens of each turn
-    std::vector<std::vector<std::string_view>> words;   ///< their texts
-    std::vector<std::string> normalized;                ///< their texts joined by single spaces
-    std::vector<bool> done;                             ///< whether tokens, words and normalized are computed
+/// The paraphrase decision of a run: any selflearn::paraphrase_scorer chosen at run time, or the scores a
+/// paraphrase model left in the log ("rephrase_score" of each turn versus the turn before it).
+struct scorer_choice {
+    /// The scorer, called as score(failed turn, later turn); empty to take the log's rephrase_score instead
+    /// (then only adjacent turns can be rephrases, and a turn without the field is none).
+    std::function<double(const selflearn::turn&, const selflearn::turn&)> score;
+    std::string description;  ///< one line for the report
 };
 
-/// Decides whether a later turn rephrases an earlier one: a score in [0, 1] compared with a threshold.
-class paraphrase_scorer {
-public:
-    paraphrase_scorer() = default;
-    paraphrase_scorer(const paraphrase_scorer&) = delete;
-    paraphrase_scorer& operator=(const paraphrase_scorer&) = delete;
-    virtual ~paraphrase_scorer() = default;
-    /// The score that turn `later` of the session rephrases turn `earlier`.
-    virtual double score(const session_view& session, std::size_t earlier, std::size_t later) = 0;
-    /// A one-line description for the report.
-    [[nodiscard]] virtual std::string describe() const = 0;
-};
-
-/// The default scorer: lexical similarity of the two turns' word sequences, 1 - D / max(m, n), where D is
-/// the weighted word-level edit distance (insertion and deletion 1, substitution the normalised
-/// character-level Levenshtein distance of the two words, so a misheard word costs little).
-class lexical_scorer final : public paraphrase_scorer {
-public:
-    double score(const session_view& session, std::size_t earlier, std::size_t later) override;
-    [[nodiscard]] std::string describe() const override;
-};
-
-/// The rewrite miner's default scorer (selflearn::lexical_rephrase_scorer): Levenshtein similarity of the
-/// code points of the two turns' normalised texts. With it, the pipeline's rewrites.jsonl equals the output
-/// of `selflearn mine` on the same log.
-class character_scorer final : public paraphrase_scorer {
-public:
-    double score(const session_view& session, std::size_t earlier, std::size_t later) override;
-    [[nodiscard]] std::string describe() const override;
-};
-
-/// A paraphrase model's scores carried in the log: each turn's "rephrase_score" is the score that it
-/// rephrases the turn just before it. A candidate pair that is not adjacent, or a turn without the field,
-/// scores 0 (not a rephrase).
-class log_scorer final : public paraphrase_scorer {
-public:
-    double score(const session_view& session, std::size_t earlier, std::size_t later) override;
-    [[nodiscard]] std::string describe() const override;
-};
-
-/// Decides whether a turn caused friction (the assistant failed the user).
-class friction_detector {
-public:
-    friction_detector() = default;
-    friction_detector(const friction_detector&) = delete;
-    friction_detector& operator=(const friction_detector&) = delete;
-    virtual ~friction_detector() = default;
-    /// Whether turn `t` caused friction.
-    [[nodiscard]] virtual bool friction(const selflearn::turn& t) const = 0;
-    /// A one-line description for the report.
-    [[nodiscard]] virtual std::string describe() const = 0;
-};
-
-/// Friction when the turn's outcome is "defect".
-class outcome_detector final : public friction_detector {
-public:
-    [[nodiscard]] bool friction(const selflearn::turn& t) const override;
-    [[nodiscard]] std::string describe() const override;
-};
-
-/// Friction when the turn's outcome is "defect" or its NLU confidence is below a floor.
-class confidence_detector final : public friction_detector {
-public:
-    explicit confidence_detector(double floor) : floor_(floor) {}
-    [[nodiscard]] bool friction(const selflearn::turn& t) const override;
-    [[nodiscard]] std::string describe() const override;
-
-private:
-    double floor_;
+/// The friction decision of a run: any selflearn::friction_detector chosen at run time.
+struct friction_choice {
+    std::function<bool(const selflearn::turn&)> friction;  ///< whether a turn caused friction
+    std::string description;                               ///< one line for the report
 };
 
 /// Settings of a run (defaults in docs/pipeline.md).
@@ -114,6 +49,7 @@ struct settings {
     std::size_t min_support = 2;                 ///< corroboration: distinct sessions per training example
     selflearn::rewrite_options rewrite{};        ///< rewrite mining (window 60 s, support 2, probability 0.2)
     std::size_t top = 20;                        ///< rows of the report's tables
+    std::uint32_t frequent_failures = 5;         ///< a request failing this often counts in the coverage figures
 };
 
 /// Counts of every stage.
@@ -123,6 +59,10 @@ struct stage_counts {
     std::map<std::string, std::uint64_t> rejections;  ///< reason -> count
     std::uint64_t distinct_examples = 0, training_examples = 0;
     std::uint64_t rewrite_links = 0, rewrite_states = 0, rewrites = 0;
+    /// Frequently failing requests: normalised texts that caused friction at least `frequent_failures` times
+    /// and more often than not; and how many of them got a training example and a rewrite: what the run
+    /// fixes of what fails most.
+    std::uint64_t frequent_requests = 0, frequent_with_training = 0, frequent_with_rewrite = 0;
 };
 
 /// Quality against the gold fields of a simulated log.
@@ -144,9 +84,10 @@ struct training_example {
     std::optional<std::string> gold;  ///< gold annotation, when the log had one
 };
 
-/// One row of the rewrite table.
+/// One row of the rewrite table: what users said, and the normalised keys an application looks up.
 struct rewrite_row {
-    std::string request, rewrite;
+    std::string request, rewrite;          ///< the most frequent texts users said behind each normalised form
+    std::string request_key, rewrite_key;  ///< the normalised forms (selflearn::normalize_utterance)
     double probability = 0, success_probability = 0, expected_steps = 0;
     std::size_t support = 0;
     std::optional<bool> wins;  ///< against gold goals, when known
@@ -166,12 +107,13 @@ struct results {
     std::map<std::size_t, std::uint64_t> support_histogram;  ///< support -> distinct examples (all, before k)
     timings time;
     std::string scorer, detector;
+    std::vector<std::string> notes;  ///< how the run decided what it could not take from the settings
 };
 
 /// The pipeline's state between sessions.
 class runner {
 public:
-    runner(settings s, std::unique_ptr<paraphrase_scorer> scorer, std::unique_ptr<friction_detector> detector);
+    runner(settings s, scorer_choice scorer, friction_choice friction);
     ~runner();
     runner(const runner&) = delete;
     runner& operator=(const runner&) = delete;
@@ -185,22 +127,25 @@ public:
     [[nodiscard]] const stage_counts& counts() const { return results_.counts; }
 
 private:
-    struct rewrite_state;
-    void tokenize_turn(session_view& view, std::size_t i);
+    /// The score that turn `later` of the session rephrases turn `earlier`.
+    double score(const std::vector<cli::log_turn>& turns, std::size_t earlier, std::size_t later) const;
 
     settings settings_;
-    std::unique_ptr<paraphrase_scorer> scorer_;
-    std::unique_ptr<friction_detector> detector_;
+    scorer_choice scorer_;
+    friction_choice friction_;
     selflearn::projector<> projector_;
-    struct example_entry {
-        std::size_t support = 0;          ///< distinct sessions that produced the example
-        std::optional<std::string> gold;  ///< gold annotation of its text, when the log has one
-    };
-    std::map<selflearn::projected_example, example_entry> examples_;
-    std::unique_ptr<rewrite_state> rewrite_;
-    /// Gold bookkeeping, per distinct utterance: the goals each normalised text was said for.
+    selflearn::session_votes votes_;                                ///< one vote per session and example
+    std::map<selflearn::projected_example, std::string> gold_of_;  ///< gold annotation of an example's text
+    selflearn::rewrite_miner miner_;
+    std::vector<selflearn::projected_example> produced_;           ///< examples of the current session
+    std::vector<selflearn::turn> session_turns_;                   ///< the session as the miner sees it
+    std::vector<std::optional<double>> log_scores_;                 ///< with scores from the log
+    /// (friction turns, other turns) per normalised text (memory: the distinct utterances, as the chain)
+    std::unordered_map<std::string, std::pair<std::uint32_t, std::uint32_t>> outcomes_of_request_;
+    /// Gold bookkeeping (only for logs with gold fields), per distinct utterance: the goals each normalised
+    /// text was said for, and the intents that succeeded for each goal.
     std::unordered_map<std::string, std::unordered_map<std::string, std::uint32_t>> goals_of_text_;
-    std::unordered_map<std::string, std::string> intent_of_goal_;
+    std::unordered_map<std::string, std::map<std::string, std::uint32_t>> intents_of_goal_;
     results results_;
 };
 

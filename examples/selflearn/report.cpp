@@ -141,7 +141,8 @@ std::string svg_histogram(const std::string& title, const std::string& x_caption
     return svg;
 }
 
-void write_outputs(const results& r, const settings& s, const std::string& log, const std::string& dir) {
+void write_outputs(const results& r, const settings& s, const std::string& log, const std::string& dir,
+                   const std::string& model_text) {
     const std::filesystem::path out(dir);
     std::error_code ec;
     std::filesystem::create_directories(out, ec);
@@ -162,6 +163,8 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
     for (const auto& w : r.rewrites) {
         rewrites += cli::json{{"request", w.request},
                               {"rewrite", w.rewrite},
+                              {"request_key", w.request_key},
+                              {"rewrite_key", w.rewrite_key},
                               {"probability", w.probability},
                               {"support", w.support},
                               {"success_probability", w.success_probability},
@@ -170,6 +173,7 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
         rewrites += '\n';
     }
     write_file(out / "rewrites.jsonl", rewrites);
+    if (!model_text.empty()) write_file(out / "paraphrase_model.txt", model_text);
 
     const auto support = support_bars(r.support_histogram);
     const auto probability = probability_bars(r.rewrites);
@@ -194,6 +198,14 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
                         {"rewrite_links", c.rewrite_links},
                         {"rewrite_chain_utterances", c.rewrite_states},
                         {"rewrites", c.rewrites}};
+    cli::json coverage = {{"min_failures", s.frequent_failures},
+                          {"requests", c.frequent_requests},
+                          {"with_training_example", c.frequent_with_training},
+                          {"with_rewrite", c.frequent_with_rewrite},
+                          {"training_coverage", json_number(ratio(static_cast<double>(c.frequent_with_training),
+                                                                  static_cast<double>(c.frequent_requests)))},
+                          {"rewrite_coverage", json_number(ratio(static_cast<double>(c.frequent_with_rewrite),
+                                                                 static_cast<double>(c.frequent_requests)))}};
     cli::json support_json = cli::json::object();
     for (const auto& [k, v] : r.support_histogram) support_json[std::to_string(k)] = v;
     cli::json probability_json = cli::json::object();
@@ -213,6 +225,8 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
           {"rewrite_min_support", s.rewrite.min_support},
           {"rewrite_min_probability", s.rewrite.min_probability}}},
         {"counts", counts},
+        {"coverage", coverage},
+        {"notes", r.notes},
         {"support_histogram", support_json},
         {"rewrite_probability_histogram", probability_json},
         {"seconds",
@@ -257,6 +271,23 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
         md += fmt::format("- Quality against gold: slot F1 {} of the training examples; rewrite win/loss {} ({} wins, "
                           "{} losses).\n",
                           number(h.slot_f1), number(h.win_loss, 1), g.rewrite_wins, g.rewrite_losses);
+    }
+    md += fmt::format("- Of the {} requests that caused friction at least {} times (and more often than not), {} got a training example "
+                      "({}) and {} a rewrite ({}).\n",
+                      c.frequent_requests, s.frequent_failures, c.frequent_with_training,
+                      number(ratio(static_cast<double>(c.frequent_with_training), static_cast<double>(c.frequent_requests))),
+                      c.frequent_with_rewrite,
+                      number(ratio(static_cast<double>(c.frequent_with_rewrite), static_cast<double>(c.frequent_requests))));
+    for (const auto& note : r.notes) md += fmt::format("- Note: {}\n", note);
+    md += "\n## What to do with the outputs\n\n"
+          "- `training.jsonl`: add its lines to the NLU's training data (each has the text, its `[slot : value]` "
+          "annotation and the intent); retrain and the failed phrasings are understood.\n"
+          "- `rewrites.jsonl`: load it where requests are looked up before the NLU. Normalise an incoming request with "
+          "`selflearn::normalize_utterance` and look it up by `request_key`; on a hit, send `rewrite` (what users said "
+          "when it worked) instead.\n";
+    if (g.available) {
+        md += "- Win/loss: of the rewrites whose goal is known, a *win* rewrites a request into one that users said for "
+              "the same goal, a *loss* into another goal. A win/loss of 10 means ten good rewrites for each bad one.\n";
     }
     md += "\n## Stages\n\n| stage | count | what it is |\n|---|---:|---|\n";
     const auto row = [&](const char* stage, std::uint64_t n, const char* what) {
@@ -326,8 +357,9 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
                           number(h.paraphrase_precision), g.pairs_true_positive,
                           g.pairs_true_positive + g.pairs_false_positive);
         md += fmt::format("| paraphrase recall | {} | candidate pairs sharing the gold goal that the scorer called a "
-                          "rephrase |\n",
-                          number(h.paraphrase_recall));
+                          "rephrase ({} of {}) |\n",
+                          number(h.paraphrase_recall), g.pairs_true_positive,
+                          g.pairs_true_positive + g.pairs_false_negative);
         md += fmt::format("| slot precision | {} | slots of the training examples with the gold span and label ({} of "
                           "{}) |\n",
                           number(h.slot_precision), g.slots_correct, g.slots_predicted);
@@ -338,6 +370,13 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
                           number(h.exact_match));
         md += fmt::format("| intent accuracy | {} | training examples whose intent is the gold goal's |\n",
                           number(h.intent_accuracy));
+        md += fmt::format("| training coverage | {} | requests with >= {} friction turns that got a training example "
+                          "({} of {}) |\n",
+                          number(ratio(static_cast<double>(c.frequent_with_training), static_cast<double>(c.frequent_requests))),
+                          s.frequent_failures, c.frequent_with_training, c.frequent_requests);
+        md += fmt::format("| rewrite coverage | {} | requests with >= {} friction turns that got a rewrite ({} of {}) |\n",
+                          number(ratio(static_cast<double>(c.frequent_with_rewrite), static_cast<double>(c.frequent_requests))),
+                          s.frequent_failures, c.frequent_with_rewrite, c.frequent_requests);
         md += fmt::format("| rewrite win/loss | {} | {} wins, {} losses: a rewrite wins when its text's gold goal is "
                           "the request's ({} without a known goal) |\n",
                           number(h.win_loss, 1), g.rewrite_wins, g.rewrite_losses, g.rewrite_unknown);

@@ -28,7 +28,9 @@ std::string svg_histogram(const std::string& title, const std::string& x_caption
 /// Writes every output of a run into `dir` (created if missing): training.jsonl, rewrites.jsonl,
 /// report.md, report.json, support.svg, rewrite_probability.svg. Throws cli::usage_error when a file
 /// cannot be written.
-void write_outputs(const results& r, const settings& s, const std::string& log, const std::string& dir);
+/// `model_text`, when not empty, is written to paraphrase_model.txt (the paraphrase model the run learned).
+void write_outputs(const results& r, const settings& s, const std::string& log, const std::string& dir,
+                   const std::string& model_text = {});
 
 /// The few lines printed at the end of a run: where the outputs are and the headline numbers.
 std::string summary(const results& r, const std::string& dir);

@@ -21,7 +21,10 @@ cat > "$work/log.jsonl" <<'EOF'
 {"session": "s4", "time": 10, "text": "what's the weather", "outcome": "success"}
 EOF
 out=$("$selflearn" mine "$work/log.jsonl")
-expected='{"expected_steps":1.5,"probability":0.5,"request":"play maj and dragons","rewrite":"play imagine dragons","success_probability":0.5,"support":2}'
+# request and rewrite are what users said most often ("play maj and dragons" 3 times, "Play maj and
+# dragons" once; the rewrite's two spellings once each, the tie to the smaller in byte order); the keys
+# are the normalised forms.
+expected='{"expected_steps":1.5,"probability":0.5,"request":"play maj and dragons","request_key":"play maj and dragons","rewrite":"play Imagine Dragons","rewrite_key":"play imagine dragons","success_probability":0.5,"support":2}'
 [ "$out" = "$expected" ] || fail "hand-made log: $out"
 [ -z "$("$selflearn" mine --min-support 3 "$work/log.jsonl")" ] || fail "--min-support 3 should drop the rewrite"
 [ -z "$("$selflearn" mine --window 3 "$work/log.jsonl")" ] || fail "--window 3 should link nothing"
@@ -35,7 +38,13 @@ grep -qxF '{"count":2.0,"from":"play maj and dragons","kind":"failure","type":"t
     fail "failure count line: $(cat "$work/log.counts")"
 grep -qxF '{"request":"play maj and dragons","rewrite":"play imagine dragons","sessions":2,"type":"support"}' \
     "$work/log.counts" || fail "support line: $(cat "$work/log.counts")"
+grep -qxF '{"count":1,"text":"play Imagine Dragons","type":"surface","utterance":"play imagine dragons"}' \
+    "$work/log.counts" || fail "surface line: $(cat "$work/log.counts")"
 [ "$("$selflearn" mine --from-counts "$work/log.counts")" = "$expected" ] || fail "--from-counts of the whole log"
+# A log without annotations gives the default learned scorer nothing to learn from: it says so on stderr
+# and falls back to character similarity (the output above).
+"$selflearn" mine "$work/log.jsonl" 2> "$work/note" > /dev/null
+grep -q "too few to learn a paraphrase detector" "$work/note" || fail "no fallback note: $(cat "$work/note")"
 
 # A bigger generated log: request families with misspelt and correct phrasings, rephrase chains,
 # abandonment and unrelated follow-ups; 3000 sessions.
@@ -66,7 +75,7 @@ with open(sys.argv[1], "w") as out:
 EOF
 "$selflearn" mine "$work/big.jsonl" > "$work/single.jsonl"
 [ "$(wc -l < "$work/single.jsonl")" -ge 8 ] || fail "too few rewrites: $(cat "$work/single.jsonl")"
-grep -q '"request":"play maj and dragons","rewrite":"play imagine dragons"' "$work/single.jsonl" ||
+grep -q '"request":"play maj and dragons","request_key":"play maj and dragons","rewrite":"play imagine dragons"' "$work/single.jsonl" ||
     fail "expected rewrite missing: $(cat "$work/single.jsonl")"
 
 # Map: split by session into 3 slices (each session whole, in its slice), count each in its own process.
@@ -99,7 +108,7 @@ cat > "$work/scored.jsonl" <<'EOF'
 {"session": "b", "time": 4, "text": "will it rain on saturday", "outcome": "success", "rephrase_score": 0.88}
 EOF
 out=$("$selflearn" mine --score-field rephrase_score "$work/scored.jsonl")
-echo "$out" | grep -q '"probability":1.0,"request":"weather tomorrow","rewrite":"will it rain on saturday"' ||
+echo "$out" | grep -q '"probability":1.0,"request":"weather tomorrow","request_key":"weather tomorrow","rewrite":"will it rain on saturday"' ||
     fail "--score-field: $out"
 [ -z "$("$selflearn" mine "$work/scored.jsonl")" ] || fail "lexically these are not rephrases"
 
@@ -139,7 +148,7 @@ check_error 'c3:1: rewrite counts: transition count -2' --from-counts "$work/c3"
 printf '%s\n' '{"type": "support", "request": "a", "rewrite": "b", "sessions": -1}' > "$work/c4"
 check_error 'c4:1: "sessions" must be a non-negative integer' --from-counts "$work/c4"
 printf '%s\n' '{"type": "nothing"}' > "$work/c5"
-check_error 'c5:1: "type" must be "transition" or "support"' --from-counts "$work/c5"
+check_error 'c5:1: "type" must be "transition", "support" or "surface"' --from-counts "$work/c5"
 printf '%s\n' '{"type": "transition", "from": "a", "kind": "utterance", "to": "b", "count": 1}' \
     '{"type": "transition", "from": "b", "kind": "utterance", "to": "a", "count": 1}' \
     '{"type": "transition", "from": "c", "kind": "failure", "count": 1}' > "$work/c6"

@@ -528,7 +528,7 @@ using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
 struct paraphrase_example {
     std::string failed;            ///< the failed turn's text (possibly with simulated recognition noise)
     std::string later;             ///< the later turn's text
-    std::string later_annotation;  ///< the later turn's `[slot : value]` markup
+    std::string later_annotation;  ///< the later turn's `[slot : value]` markup; empty when it has none
     bool paraphrase = false;       ///< whether `later` rephrases `failed`
     std::string kind;              ///< how it was made: positive, repeat, slot_negative, intent_negative, unrelated
 
@@ -543,7 +543,12 @@ struct paraphrase_training_options {
     std::size_t slot_negatives = 1000;      ///< generator slot negatives [1000]
     std::size_t intent_negatives = 1000;    ///< generator intent negatives [1000]
     std::size_t unrelated_negatives = 3000; ///< an utterance followed by one of another intent [3000]
-    /// Probability that the failed side of a positive gets recognition noise [0.7]. Noise, each part
+    /// Share of examples whose later turn carries no annotation, as in a log where the rephrase failed too
+    /// or the NLU gave no markup [0.25]; their slot features are 0 and has_annotation tells the model.
+    double unannotated = 0.25;
+    /// Probability that the failed side of an example gets recognition noise [0.7], whatever its label,
+    /// so that noise says nothing about the label (hard negatives keep the exact slot values otherwise,
+    /// and the model would learn that exact values mean "not a rephrase"). Noise, each part
     /// drawn on its own: one or two character edits on each slot word (probability 0.5 per word), one
     /// dropped word (0.25), the last one or two words cut off (0.15), when the text has words to spare.
     double noise = 0.7;
@@ -602,8 +607,9 @@ inline std::string noisy_text(const annotated_text& u, splitmix64& rng) {
 /// negatives are mostly unrelated follow-ups and whose positives are often misheard): the pairs of
 /// paraphrase_generator (positives, slot and intent negatives; `failed` is the first utterance,
 /// `later` the second), `repeats` positives whose failed side is the same utterance, `unrelated`
-/// negatives pairing an utterance with one of another intent, and recognition noise on the failed side
-/// of positives. Ordered by kind as listed, deterministic for a corpus (same order), options and seed.
+/// negatives pairing an utterance with one of another intent, recognition noise on the failed side and,
+/// for a share of examples, no annotation on the later side. Ordered by kind as listed, deterministic for
+/// a corpus (same order), options and seed.
 /// Time O(corpus * log + examples * text length).
 /// \throws invalid_argument when the corpus has fewer than two intents, or as paraphrase_generator.
 [[nodiscard]] inline std::vector<paraphrase_example> paraphrase_training_examples(
@@ -619,6 +625,9 @@ inline std::string noisy_text(const annotated_text& u, splitmix64& rng) {
     if (!(options.noise >= 0.0 && options.noise <= 1.0)) {
         throw invalid_argument(fmt::format("paraphrase training: noise {} is outside [0, 1]", options.noise));
     }
+    if (!(options.unannotated >= 0.0 && options.unannotated <= 1.0)) {
+        throw invalid_argument(fmt::format("paraphrase training: unannotated {} is outside [0, 1]", options.unannotated));
+    }
     const auto pairs = generate_paraphrase_pairs(corpus, {.seed = options.seed,
                                                           .positives = options.positives,
                                                           .slot_negatives = options.slot_negatives,
@@ -627,11 +636,12 @@ inline std::string noisy_text(const annotated_text& u, splitmix64& rng) {
     std::vector<paraphrase_example> out;
     auto add = [&](const annotated_text& failed, const annotated_text& later, bool positive, std::string_view kind) {
         std::string f = failed.text;
-        if (positive && rng.unit() < options.noise) {
+        if (rng.unit() < options.noise) {
             f = detail::noisy_text(failed, rng);
             if (f.empty()) f = failed.text;
         }
-        out.push_back({std::move(f), later.text, to_markup(later), positive, std::string(kind)});
+        std::string markup = rng.unit() < options.unannotated ? std::string() : to_markup(later);
+        out.push_back({std::move(f), later.text, std::move(markup), positive, std::string(kind)});
     };
     for (const auto& p : pairs) {
         if (p.kind == pair_kind::positive) add(p.first.annotation, p.second.annotation, true, "positive");
@@ -717,7 +727,8 @@ private:
     Eigen::VectorXd y(static_cast<Eigen::Index>(examples.size()));
     for (std::size_t i = 0; i < examples.size(); ++i) {
         const auto& e = examples[i];
-        const auto f = paraphrase_features(e.failed, e.later, e.later_annotation);
+        const auto f = paraphrase_features(
+            e.failed, e.later, e.later_annotation.empty() ? std::nullopt : std::optional<std::string>(e.later_annotation));
         for (std::size_t k = 0; k < f.size(); ++k) x(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k)) = f[k];
         y[static_cast<Eigen::Index>(i)] = e.paraphrase ? 1.0 : 0.0;
     }

@@ -21,6 +21,7 @@
 #include <selflearn/align.hpp>
 #include <selflearn/detail/rewrite_state.hpp>
 #include <selflearn/error.hpp>
+#include <selflearn/friction.hpp>
 #include <selflearn/markov.hpp>
 #include <selflearn/paraphrase.hpp>
 #include <selflearn/session.hpp>
@@ -53,10 +54,6 @@ namespace selflearn {
 inline constexpr double default_rephrase_window = default_window_seconds;
 /// Default minimum rephrase score of the character-similarity scorer (similarity in [0, 1]).
 inline constexpr double default_rephrase_threshold = 0.5;
-
-/// Former name of character_similarity_scorer (paraphrase.hpp), kept until the example program moves to
-/// the new name; do not use in new code.
-using lexical_rephrase_scorer = character_similarity_scorer;
 
 /// Where a counted transition goes.
 enum class rewrite_target {
@@ -309,11 +306,6 @@ private:
 
 namespace detail {
 
-/// The miner's default friction decision: the turn's logged outcome is "defect".
-struct logged_defect {
-    [[nodiscard]] bool operator()(const turn& t) const noexcept { return t.outcome == turn_outcome::defect; }
-};
-
 inline void check_rewrite_options(const rewrite_options& o) {
     if (!(o.window >= 0.0)) throw invalid_argument(fmt::format("rewrite options: window {} must be >= 0", o.window));
     if (std::isnan(o.threshold)) throw invalid_argument("rewrite options: threshold is NaN");
@@ -422,13 +414,13 @@ public:
     }
 
     /// Counts one session whose rephrase pairs are scored by `scorer` (called only for pairs within the
-    /// window whose first turn caused friction). `friction(turn)` says which turns caused friction; the
-    /// default takes the logged outcome ("defect"). O(turns * (text length + scorer + friction)).
+    /// window whose first turn caused friction). The friction detector (friction.hpp) says which turns
+    /// caused friction (is_friction at 0.5); the default takes the logged outcome ("defect"). O(turns * (text length + scorer + friction)).
     /// \throws invalid_argument naming the session and turn when turns carry different session ids, times
     ///         are not finite or decrease, a text is empty after normalisation, or the scorer returns NaN;
     ///         invalid_utf8 on invalid text.
-    template <class Scorer = character_similarity_scorer, class Friction = detail::logged_defect>
-        requires paraphrase_scorer<Scorer> && std::predicate<const Friction&, const turn&>
+    template <class Scorer = character_similarity_scorer, class Friction = outcome_detector>
+        requires paraphrase_scorer<Scorer> && friction_detector<Friction>
     void add_session(std::span<const turn> turns, const Scorer& scorer = {}, const Friction& friction = {}) {
         count_session(turns, friction, [&](std::size_t i) {
             const double s = static_cast<double>(std::invoke(scorer, turns[i - 1], turns[i]));
@@ -445,8 +437,8 @@ public:
     /// rephrase). O(turns * text length).
     /// `friction` as in the other overload.
     /// \throws as the other overload, and invalid_argument when scores.size() != turns.size().
-    template <class Friction = detail::logged_defect>
-        requires std::predicate<const Friction&, const turn&>
+    template <class Friction = outcome_detector>
+        requires friction_detector<Friction>
     void add_session(std::span<const turn> turns, std::span<const std::optional<double>> scores,
                      const Friction& friction = {}) {
         if (scores.size() != turns.size()) {
@@ -495,7 +487,7 @@ private:
             }
         }
         friction_.resize(turns.size());
-        for (std::size_t i = 0; i < turns.size(); ++i) friction_[i] = std::invoke(friction, turns[i]) ? 1 : 0;
+        for (std::size_t i = 0; i < turns.size(); ++i) friction_[i] = is_friction(friction, turns[i]) ? 1 : 0;
         links_.assign(turns.size(), 0);
         std::uint64_t links = 0;
         for (std::size_t i = 1; i < turns.size(); ++i) {
