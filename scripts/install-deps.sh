@@ -11,6 +11,7 @@ packages=(
     python3 python3-levenshtein python3-numpy python3-scipy   # cross-checks and benchmark peers
     python3-sklearn                          # cross-check of the trained logistic models
     r-cran-markovchain r-cran-jsonlite       # cross-check of absorbing chains (markovchain does not pull in jsonlite)
+    dpkg-dev                                 # markovchain loads RcppParallel, whose .onLoad runs dpkg-architecture
     time                                     # peak-memory figures of the pipeline benchmark
 )
 
