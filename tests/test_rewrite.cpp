@@ -446,3 +446,47 @@ TEST_CASE("the miner takes a friction predicate: turns it flags are defects what
     scored.add_session(session, std::span<const std::optional<double>>(scores), low_confidence);
     CHECK(scored.counts() == by_confidence.counts());
 }
+
+TEST_CASE("friction decided by the caller: flags give the counts the detector would, bit for bit") {
+    // Random logs with flags drawn independently of the logged outcomes, so that a miner ignoring the
+    // flags (taking the outcomes) would count differently.
+    std::mt19937_64 rng(17);
+    const auto log = random_log(rng, 300);
+    const rewrite_options o{.min_support = 1, .min_probability = 0.05};
+    rewrite_miner by_detector(o), by_flags(o), by_outcome(o), scored_detector(o), scored_flags(o);
+    std::size_t flags_against_outcome = 0;
+    for (const auto& session : log) {
+        std::vector<char> flags(session.size());
+        for (auto& f : flags) f = rng() % 3 == 0 ? 1 : 0;
+        for (std::size_t i = 0; i < session.size(); ++i) {
+            flags_against_outcome += (flags[i] != 0) != (session[i].outcome == bad) ? 1 : 0;
+        }
+        // A detector that answers what the flags say, by the turn's position in the session.
+        const auto flagged = [&](const turn& t) { return flags[static_cast<std::size_t>(&t - session.data())] != 0; };
+        by_detector.add_session(session, group_scorer{}, flagged);
+        by_flags.add_session(session, flags, group_scorer{});
+        by_outcome.add_session(session, group_scorer{});
+        std::vector<std::optional<double>> scores(session.size());
+        for (std::size_t i = 1; i < session.size(); ++i) scores[i] = group_scorer{}(session[i - 1], session[i]);
+        scored_detector.add_session(session, std::span<const std::optional<double>>(scores), flagged);
+        scored_flags.add_session(session, scores, flags);
+    }
+    REQUIRE(flags_against_outcome > 100);
+    CHECK(by_flags.counts() == by_detector.counts());
+    CHECK(by_flags.rephrases() == by_detector.rephrases());
+    CHECK(by_flags.rewrites() == by_detector.rewrites());
+    CHECK_FALSE(by_flags.counts() == by_outcome.counts());
+    CHECK(scored_flags.counts() == scored_detector.counts());
+    CHECK(scored_flags.counts() == by_flags.counts());  // the scores are the scorer's own
+
+    // One flag per turn, or an error naming both sizes.
+    rewrite_miner miner;
+    const std::vector<turn> two{make("s", 0, "a b", bad), make("s", 1, "a c", ok)};
+    const std::vector<char> one_flag{1};
+    CHECK_THROWS_WITH_AS(miner.add_session(two, one_flag), "rewrite miner: 1 friction flags for 2 turns",
+                         selflearn::invalid_argument);
+    const std::vector<std::optional<double>> two_scores(2);
+    CHECK_THROWS_WITH_AS(miner.add_session(two, two_scores, one_flag), "rewrite miner: 1 friction flags for 2 turns",
+                         selflearn::invalid_argument);
+    CHECK(miner.sessions() == 0);
+}

@@ -1,4 +1,5 @@
 #include <selflearn/span.hpp>
+#include <selflearn/detail/span_reference.hpp>
 
 #include <doctest/doctest.h>
 
@@ -40,82 +41,11 @@ using selflearn::probabilities;
 using selflearn::scored_span;
 using selflearn::span_options;
 
-// ---------------------------------------------------------------------------------------------------------
-// Brute-force reference, written from the definitions: enumerate every span, sort by the documented order,
-// apply the greedy non-overlap rule and the null bar.
-
-struct problem {
-    std::vector<double> start;
-    std::vector<double> end;
-    std::vector<std::uint8_t> start_mask;  // empty = all allowed
-    std::vector<std::uint8_t> end_mask;
-    std::size_t max_length = 1;
-    null_rule null = null_rule::none();
-    bool probability = false;
-
-    [[nodiscard]] span_options options() const {
-        span_options o;
-        o.max_length = max_length;
-        o.start_mask = start_mask;
-        o.end_mask = end_mask;
-        o.null = null;
-        return o;
-    }
-    [[nodiscard]] double combine(std::size_t i, std::size_t j) const {
-        return probability ? start[i] * end[j] : start[i] + end[j];
-    }
-};
-
-bool order_before(const scored_span& a, const scored_span& b) {
-    if (a.score != b.score) return a.score > b.score;
-    if (a.start != b.start) return a.start < b.start;
-    return a.end < b.end;
-}
-
-// Every allowed span, in the documented order.
-std::vector<scored_span> sorted_spans(const problem& p) {
-    const std::size_t n = p.start.size();
-    const std::size_t first = p.null.type() == null_rule::kind::position_zero ? 1 : 0;
-    std::vector<scored_span> all;
-    for (std::size_t i = first; i < n; ++i) {
-        for (std::size_t j = i; j < n; ++j) {
-            if (j - i + 1 > p.max_length) continue;
-            if (!p.start_mask.empty() && p.start_mask[i] == 0) continue;
-            if (!p.end_mask.empty() && p.end_mask[j] == 0) continue;
-            all.push_back({i, j, p.combine(i, j)});
-        }
-    }
-    std::sort(all.begin(), all.end(), order_before);
-    return all;
-}
-
-// The k first of `all` (greedily skipping spans that overlap a kept one when overlap is forbidden), cut at
-// the first span below the null bar.
-std::vector<scored_span> select(const std::vector<scored_span>& all, const problem& p, std::size_t k, overlap mode) {
-    std::optional<double> null;
-    if (p.null.type() == null_rule::kind::value) null = p.null.null_value();
-    if (p.null.type() == null_rule::kind::position_zero) null = p.combine(0, 0);
-    std::vector<scored_span> out;
-    for (const auto& s : all) {
-        if (out.size() == k) break;
-        if (mode == overlap::forbidden) {
-            bool clash = false;
-            for (const auto& t : out) clash = clash || !(s.end < t.start || t.end < s.start);
-            if (clash) continue;
-        }
-        out.push_back(s);
-    }
-    if (null) {
-        auto below = std::find_if(out.begin(), out.end(),
-                                  [&](const scored_span& s) { return !(s.score - *null >= p.null.threshold()); });
-        out.erase(below, out.end());
-    }
-    return out;
-}
-
-std::vector<scored_span> brute_force(const problem& p, std::size_t k, overlap mode) {
-    return select(sorted_spans(p), p, k, mode);
-}
+// The brute-force reference lives beside the decoder, in selflearn/detail/span_reference.hpp.
+using problem = selflearn::detail::span_problem;
+using selflearn::detail::brute_force_spans;
+using selflearn::detail::select_spans;
+using selflearn::detail::sorted_spans;
 
 std::optional<scored_span> fast_best(const problem& p) {
     if (p.probability) return selflearn::best_span(probabilities(p.start, p.end), p.options());
@@ -151,7 +81,7 @@ std::string show(const std::vector<scored_span>& spans) {
 
 void check_against_brute_force(const problem& p, std::size_t max_k) {
     const auto all = sorted_spans(p);
-    const auto expected_all = select(all, p, all.size() + 1, overlap::allowed);
+    const auto expected_all = select_spans(all, p, all.size() + 1, overlap::allowed);
     const auto best = fast_best(p);
     if (expected_all.empty()) {
         CHECK_FALSE(best.has_value());
@@ -161,7 +91,7 @@ void check_against_brute_force(const problem& p, std::size_t max_k) {
     }
     for (std::size_t k = 1; k <= max_k; ++k) {
         for (overlap mode : {overlap::allowed, overlap::forbidden}) {
-            const auto expected = select(all, p, k, mode);
+            const auto expected = select_spans(all, p, k, mode);
             const auto got = fast_top(p, k, mode);
             if (got != expected) {
                 INFO("k=", k, " mode=", mode == overlap::allowed ? "allowed" : "forbidden", " L=", p.max_length,
@@ -301,7 +231,7 @@ TEST_CASE("the O(n) decoder is exact where the running-argmax shortcut is wrong"
     p.start = start;
     p.end = end;
     p.max_length = L;
-    CHECK(*best == brute_force(p, 1, overlap::allowed).front());
+    CHECK(*best == brute_force_spans(p, 1, overlap::allowed).front());
 
     // On random inputs the shortcut is often wrong; the decoder never is.
     std::mt19937_64 rng(3);
@@ -314,7 +244,7 @@ TEST_CASE("the O(n) decoder is exact where the running-argmax shortcut is wrong"
             q.start.push_back(gauss(rng));
             q.end.push_back(gauss(rng));
         }
-        const auto truth = brute_force(q, 1, overlap::allowed).front();
+        const auto truth = brute_force_spans(q, 1, overlap::allowed).front();
         const auto fast = fast_best(q);
         REQUIRE(fast.has_value());
         CHECK(*fast == truth);
@@ -441,9 +371,9 @@ TEST_CASE("a span decoder reused across sizes gives the same answers as fresh ca
         const log_scores s(p.start, p.end);
         CHECK(decoder.best(s, p.options()) == selflearn::best_span(s, p.options()));
         decoder.top(s, 20, out, p.options());
-        CHECK(out == brute_force(p, 20, overlap::allowed));
+        CHECK(out == brute_force_spans(p, 20, overlap::allowed));
         decoder.top(s, 20, out, p.options(), overlap::forbidden);
-        CHECK(out == brute_force(p, 20, overlap::forbidden));
+        CHECK(out == brute_force_spans(p, 20, overlap::forbidden));
     }
 }
 
@@ -648,7 +578,7 @@ TEST_CASE("k best spans of tied scores use O(n + k) memory (counted allocations)
         for (std::size_t L : {std::size_t{1}, std::size_t{3}, n, std::size_t{1000000000}}) {
             p.max_length = L;
             for (std::size_t k = 1; k <= n * (n + 1) / 2 + 1; ++k) {
-                CHECK(fast_top(p, k, overlap::allowed) == brute_force(p, k, overlap::allowed));
+                CHECK(fast_top(p, k, overlap::allowed) == brute_force_spans(p, k, overlap::allowed));
             }
         }
     }
@@ -674,7 +604,7 @@ TEST_CASE("log-scores beyond max_abs_log_score are rejected; at the limit best a
         REQUIRE(best.has_value());
         REQUIRE(!top.empty());
         CHECK(*best == top.front());
-        CHECK(top == brute_force(p, 6, overlap::allowed));
+        CHECK(top == brute_force_spans(p, 6, overlap::allowed));
         for (const auto& s : top) CHECK(std::isfinite(s.score));
         // The extreme span [0, 0] scores exactly +-DBL_MAX and is kept.
         const scored_span extreme{0, 0, sign * std::numeric_limits<double>::max()};

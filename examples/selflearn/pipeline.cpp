@@ -24,33 +24,26 @@ double seconds_since(clock_type::time_point start) {
     return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
-// The majority goal of a text (ties: the smallest goal id), or nullopt when the text has none.
-std::optional<std::string> majority_goal(
-    const std::unordered_map<std::string, std::unordered_map<std::string, std::uint32_t>>& goals, const std::string& text) {
-    auto it = goals.find(text);
-    if (it == goals.end() || it->second.empty()) return std::nullopt;
-    std::string best;
-    std::uint32_t best_count = 0;
-    for (const auto& [goal, count] : it->second) {
-        if (count > best_count || (count == best_count && goal < best)) {
-            best = goal;
-            best_count = count;
+// The most frequent key of a count map (ties: the smallest key, whatever the map's order), or nullopt when
+// it is empty.
+template <class Counts>
+std::optional<std::string> most_frequent_key(const Counts& counts) {
+    const typename Counts::value_type* best = nullptr;
+    for (const auto& entry : counts) {
+        if (best == nullptr || entry.second > best->second || (entry.second == best->second && entry.first < best->first)) {
+            best = &entry;
         }
     }
-    return best;
+    if (best == nullptr) return std::nullopt;
+    return best->first;
 }
 
-// The most frequent key of a count map (ties: the smallest key).
-std::string majority(const std::map<std::string, std::uint32_t>& counts) {
-    std::string best;
-    std::uint32_t best_count = 0;
-    for (const auto& [key, count] : counts) {
-        if (count > best_count) {
-            best = key;
-            best_count = count;
-        }
-    }
-    return best;
+// The majority goal of a text, or nullopt when the text has none.
+std::optional<std::string> majority_goal(
+    const std::unordered_map<std::string, std::unordered_map<std::string, std::uint32_t>>& goals, const std::string& text) {
+    const auto it = goals.find(text);
+    if (it == goals.end()) return std::nullopt;
+    return most_frequent_key(it->second);
 }
 
 // Reasons a projection was rejected, in a few words: the status of the first slot that caused it.
@@ -101,12 +94,9 @@ void runner::add_session(std::vector<cli::log_turn>& turns) {
 
     std::vector<double> times(n);
     for (std::size_t i = 0; i < n; ++i) times[i] = turns[i].turn.time;
-    std::vector<char> friction(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        friction[i] = friction_.friction(turns[i].turn) ? 1 : 0;
-        auto& outcomes = outcomes_of_request_[selflearn::normalize_utterance(turns[i].turn.text)];
-        ++(friction[i] != 0 ? outcomes.first : outcomes.second);
-    }
+    auto& friction = friction_flags_;
+    friction.resize(n);
+    for (std::size_t i = 0; i < n; ++i) friction[i] = friction_.friction(turns[i].turn) ? 1 : 0;
 
     // Each friction turn: its first successful rephrase in the window lends its labels to the failed words.
     produced_.clear();
@@ -156,16 +146,17 @@ void runner::add_session(std::vector<cli::log_turn>& turns) {
     // and example counts distinct sessions without keeping their ids.
     votes_.add_session(produced_);
 
-    // Rewrite mining: the same friction and paraphrase decisions, on consecutive turns.
+    // Rewrite mining: the same friction and paraphrase decisions, on consecutive turns. The log's turns are
+    // not needed after this, so the miner's view of them takes their strings.
     const auto counting = clock_type::now();
     session_turns_.clear();
-    for (const auto& t : turns) session_turns_.push_back(t.turn);
+    for (auto& t : turns) session_turns_.push_back(std::move(t.turn));
     if (scorer_.score) {
-        miner_.add_session(session_turns_, scorer_.score, friction_.friction);
+        miner_.add_session(session_turns_, friction, scorer_.score);
     } else {
         log_scores_.assign(n, std::nullopt);
         for (std::size_t i = 1; i < n; ++i) log_scores_[i] = turns[i].rephrase_score;
-        miner_.add_session(session_turns_, std::span<const std::optional<double>>(log_scores_), friction_.friction);
+        miner_.add_session(session_turns_, log_scores_, friction);
     }
     results_.time.rewrite_counting += seconds_since(counting);
 }
@@ -204,7 +195,7 @@ results runner::finish() {
         if (auto goal = majority_goal(goals_of_text_, selflearn::normalize_utterance(t.text))) {
             if (auto intents = intents_of_goal_.find(*goal); intents != intents_of_goal_.end()) {
                 ++gold.intents_scored;
-                if (majority(intents->second) == t.intent) ++gold.intents_correct;
+                if (most_frequent_key(intents->second) == t.intent) ++gold.intents_correct;
             }
         }
     }
@@ -239,12 +230,20 @@ results runner::finish() {
     std::unordered_set<std::string> trained, rewritten;
     for (const auto& t : results_.training) trained.insert(selflearn::normalize_utterance(t.text));
     for (const auto& r : results_.rewrites) rewritten.insert(r.request_key);
-    for (const auto& [request, outcomes] : outcomes_of_request_) {
-        const auto [failures, others] = outcomes;
+    // The miner counted every turn once, as a transition out of its text: to success at itself when it
+    // caused no friction, else to failure or to its rephrase.
+    std::unordered_map<std::string_view, std::pair<double, double>> outcomes;  // (friction turns, others)
+    miner_.counts().for_each_transition(
+        [&](std::string_view from, selflearn::rewrite_target kind, std::string_view, double count) {
+            auto& [failures, others] = outcomes[from];
+            (kind == selflearn::rewrite_target::success ? others : failures) += count;
+        });
+    for (const auto& [request, outcome] : outcomes) {
+        const auto [failures, others] = outcome;
         if (failures < settings_.frequent_failures || failures <= others) continue;
         ++counts.frequent_requests;
-        if (trained.contains(request)) ++counts.frequent_with_training;
-        if (rewritten.contains(request)) ++counts.frequent_with_rewrite;
+        if (trained.contains(std::string(request))) ++counts.frequent_with_training;
+        if (rewritten.contains(std::string(request))) ++counts.frequent_with_rewrite;
     }
     return std::move(results_);
 }

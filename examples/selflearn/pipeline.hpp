@@ -118,7 +118,8 @@ public:
     runner(const runner&) = delete;
     runner& operator=(const runner&) = delete;
 
-    /// Processes one session (turns in time order).
+    /// Processes one session (turns in time order). The turns' `turn` members are moved from: what the
+    /// rewrite miner keeps of them is its own.
     void add_session(std::vector<cli::log_turn>& turns);
     /// Corroborates, solves the rewrite chain and scores against gold. Call once, after the last session.
     results finish();
@@ -140,8 +141,7 @@ private:
     std::vector<selflearn::projected_example> produced_;           ///< examples of the current session
     std::vector<selflearn::turn> session_turns_;                   ///< the session as the miner sees it
     std::vector<std::optional<double>> log_scores_;                 ///< with scores from the log
-    /// (friction turns, other turns) per normalised text (memory: the distinct utterances, as the chain)
-    std::unordered_map<std::string, std::pair<std::uint32_t, std::uint32_t>> outcomes_of_request_;
+    std::vector<char> friction_flags_;                              ///< friction of each turn of the session
     /// Gold bookkeeping (only for logs with gold fields), per distinct utterance: the goals each normalised
     /// text was said for, and the intents that succeeded for each goal.
     std::unordered_map<std::string, std::unordered_map<std::string, std::uint32_t>> goals_of_text_;

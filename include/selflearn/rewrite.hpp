@@ -422,14 +422,7 @@ public:
     template <class Scorer = character_similarity_scorer, class Friction = outcome_detector>
         requires paraphrase_scorer<Scorer> && friction_detector<Friction>
     void add_session(std::span<const turn> turns, const Scorer& scorer = {}, const Friction& friction = {}) {
-        count_session(turns, friction, [&](std::size_t i) {
-            const double s = static_cast<double>(std::invoke(scorer, turns[i - 1], turns[i]));
-            if (std::isnan(s)) {
-                throw invalid_argument(fmt::format("rewrite miner: session '{}', turn {}: the rephrase scorer returned NaN",
-                                                   turns[i].session, i));
-            }
-            return s;
-        });
+        count_session(turns, detect_friction(turns, friction), scored_by(turns, scorer));
     }
 
     /// Counts one session whose rephrase scores are given (a model's scores carried in the log):
@@ -441,12 +434,30 @@ public:
         requires friction_detector<Friction>
     void add_session(std::span<const turn> turns, std::span<const std::optional<double>> scores,
                      const Friction& friction = {}) {
-        if (scores.size() != turns.size()) {
-            throw invalid_argument(fmt::format("rewrite miner: {} scores for {} turns", scores.size(), turns.size()));
-        }
-        count_session(turns, friction, [&](std::size_t i) {
-            return scores[i] ? *scores[i] : -std::numeric_limits<double>::infinity();
-        });
+        check_scores(turns, scores);
+        count_session(turns, detect_friction(turns, friction), scored_from(scores));
+    }
+
+    /// Counts one session whose friction turns the caller already decided: `friction[i]` (nonzero) when
+    /// turn i caused friction. For a caller that uses the same decisions for something else (the pipeline
+    /// projects labels from them), so that the detector runs once per turn. Otherwise as the overload
+    /// taking a detector. O(turns * (text length + scorer)).
+    /// \throws as that overload, and invalid_argument when friction.size() != turns.size().
+    template <class Scorer = character_similarity_scorer>
+        requires paraphrase_scorer<Scorer>
+    void add_session(std::span<const turn> turns, std::span<const char> friction, const Scorer& scorer = {}) {
+        check_friction_flags(turns, friction);
+        count_session(turns, friction, scored_by(turns, scorer));
+    }
+
+    /// Counts one session with given rephrase scores (as the overload taking `scores`) and friction turns the
+    /// caller already decided (as the overload taking `friction` flags). O(turns * text length).
+    /// \throws as those overloads.
+    void add_session(std::span<const turn> turns, std::span<const std::optional<double>> scores,
+                     std::span<const char> friction) {
+        check_friction_flags(turns, friction);
+        check_scores(turns, scores);
+        count_session(turns, friction, scored_from(scores));
     }
 
     /// The counts so far (merge them with another shard's, or write them out). O(1).
@@ -466,8 +477,46 @@ public:
     [[nodiscard]] std::vector<rewrite_rule> rewrites() const { return mine_rewrites(counts_, options_); }
 
 private:
-    template <class Friction, class Score>
-    void count_session(std::span<const turn> turns, const Friction& friction, Score&& score) {
+    /// The score of turn i as a rephrase of turn i - 1, by a scorer.
+    template <class Scorer>
+    static auto scored_by(std::span<const turn> turns, const Scorer& scorer) {
+        return [turns, &scorer](std::size_t i) {
+            const double s = static_cast<double>(std::invoke(scorer, turns[i - 1], turns[i]));
+            if (std::isnan(s)) {
+                throw invalid_argument(fmt::format("rewrite miner: session '{}', turn {}: the rephrase scorer returned NaN",
+                                                   turns[i].session, i));
+            }
+            return s;
+        };
+    }
+
+    /// The score of turn i as a rephrase of turn i - 1, as given (nullopt: not a rephrase).
+    static auto scored_from(std::span<const std::optional<double>> scores) {
+        return [scores](std::size_t i) { return scores[i] ? *scores[i] : -std::numeric_limits<double>::infinity(); };
+    }
+
+    static void check_scores(std::span<const turn> turns, std::span<const std::optional<double>> scores) {
+        if (scores.size() != turns.size()) {
+            throw invalid_argument(fmt::format("rewrite miner: {} scores for {} turns", scores.size(), turns.size()));
+        }
+    }
+
+    static void check_friction_flags(std::span<const turn> turns, std::span<const char> friction) {
+        if (friction.size() != turns.size()) {
+            throw invalid_argument(fmt::format("rewrite miner: {} friction flags for {} turns", friction.size(), turns.size()));
+        }
+    }
+
+    /// The detector's decision for every turn, in a buffer the miner keeps between sessions.
+    template <class Friction>
+    std::span<const char> detect_friction(std::span<const turn> turns, const Friction& friction) {
+        friction_.resize(turns.size());
+        for (std::size_t i = 0; i < turns.size(); ++i) friction_[i] = is_friction(friction, turns[i]) ? 1 : 0;
+        return friction_;
+    }
+
+    template <class Score>
+    void count_session(std::span<const turn> turns, std::span<const char> friction, Score&& score) {
         if (turns.empty()) return;
         // Validate the whole session before counting anything from it.
         normalized_.resize(turns.size());
@@ -486,12 +535,10 @@ private:
                 throw invalid_argument(fmt::format("rewrite miner: session '{}', turn {}: the utterance is empty", t.session, i));
             }
         }
-        friction_.resize(turns.size());
-        for (std::size_t i = 0; i < turns.size(); ++i) friction_[i] = is_friction(friction, turns[i]) ? 1 : 0;
         links_.assign(turns.size(), 0);
         std::uint64_t links = 0;
         for (std::size_t i = 1; i < turns.size(); ++i) {
-            if (friction_[i - 1] != 0 && turns[i].time - turns[i - 1].time <= options_.window &&
+            if (friction[i - 1] != 0 && turns[i].time - turns[i - 1].time <= options_.window &&
                 score(i) >= options_.threshold) {
                 links_[i] = 1;
                 ++links;
@@ -508,7 +555,7 @@ private:
                 counts_.add_transition_ids(ids_[i], 2 * ids_[i + 1], 1.0);
                 continue;
             }
-            if (friction_[i] == 0) {
+            if (friction[i] == 0) {
                 counts_.add_transition_ids(ids_[i], 2 * ids_[i] + 1, 1.0);
                 for (std::size_t k = run_start; k < i; ++k) {
                     if (ids_[k] != ids_[i]) pairs_.emplace_back(ids_[k], ids_[i]);
@@ -531,7 +578,7 @@ private:
     std::vector<std::string> normalized_;
     std::vector<std::uint32_t> ids_;
     std::vector<char> links_;
-    std::vector<char> friction_;
+    std::vector<char> friction_;  ///< detect_friction's buffer
     std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs_;
 };
 

@@ -5,6 +5,7 @@
 // reused span_decoder must all equal brute force; scores beyond the limit must be rejected.
 
 #include <selflearn/span.hpp>
+#include <selflearn/detail/span_reference.hpp>
 
 #include "fuzz_check.hpp"
 
@@ -24,56 +25,8 @@ using selflearn::null_rule;
 using selflearn::overlap;
 using selflearn::scored_span;
 
-struct problem {
-    std::vector<double> start, end;
-    std::vector<std::uint8_t> start_mask, end_mask;
-    std::size_t max_length = 1;
-    null_rule null = null_rule::none();
-    bool probability = false;
-
-    [[nodiscard]] double combine(std::size_t i, std::size_t j) const {
-        return probability ? start[i] * end[j] : start[i] + end[j];
-    }
-};
-
-std::vector<scored_span> brute_force(const problem& p, std::size_t k, overlap mode) {
-    const std::size_t n = p.start.size();
-    const std::size_t first = p.null.type() == null_rule::kind::position_zero ? 1 : 0;
-    std::vector<scored_span> all;
-    for (std::size_t i = first; i < n; ++i) {
-        for (std::size_t j = i; j < n; ++j) {
-            if (j - i + 1 > p.max_length) continue;
-            if (!p.start_mask.empty() && p.start_mask[i] == 0) continue;
-            if (!p.end_mask.empty() && p.end_mask[j] == 0) continue;
-            all.push_back({i, j, p.combine(i, j)});
-        }
-    }
-    std::sort(all.begin(), all.end(), [](const scored_span& a, const scored_span& b) {
-        if (a.score != b.score) return a.score > b.score;
-        if (a.start != b.start) return a.start < b.start;
-        return a.end < b.end;
-    });
-    std::optional<double> null;
-    if (p.null.type() == null_rule::kind::value) null = p.null.null_value();
-    if (p.null.type() == null_rule::kind::position_zero) null = p.combine(0, 0);
-    std::vector<scored_span> out;
-    for (const auto& s : all) {
-        if (out.size() == k) break;
-        if (mode == overlap::forbidden) {
-            bool clash = false;
-            for (const auto& t : out) clash = clash || !(s.end < t.start || t.end < s.start);
-            if (clash) continue;
-        }
-        out.push_back(s);
-    }
-    if (null) {
-        const auto below = std::find_if(out.begin(), out.end(), [&](const scored_span& s) {
-            return !(s.score - *null >= p.null.threshold());
-        });
-        out.erase(below, out.end());
-    }
-    return out;
-}
+using problem = selflearn::detail::span_problem;
+using selflearn::detail::brute_force_spans;
 
 constexpr double log_table[] = {-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 1e-300, -3.0, 0.1, 0.2, 0.30000000000000004,
                                 selflearn::max_abs_log_score, -selflearn::max_abs_log_score, -1e16, 1e16};
@@ -112,11 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto k = in.ConsumeIntegralInRange<std::size_t>(1, 120);
     const overlap mode = in.ConsumeBool() ? overlap::forbidden : overlap::allowed;
 
-    selflearn::span_options o;
-    o.max_length = p.max_length;
-    o.start_mask = p.start_mask;
-    o.end_mask = p.end_mask;
-    o.null = p.null;
+    const selflearn::span_options o = p.options();
     const bool empty_zero = n == 0 && p.null.type() == null_rule::kind::position_zero;
 
     std::optional<scored_span> best;
@@ -141,14 +90,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     SELFLEARN_FUZZ_CHECK(!out_of_range && !empty_zero, "invalid input accepted");
-    const auto expected_best = brute_force(p, 1, overlap::allowed);
+    const auto expected_best = brute_force_spans(p, 1, overlap::allowed);
     SELFLEARN_FUZZ_CHECK(best.has_value() == !expected_best.empty(), "best_span: presence differs");
     if (best) {
         SELFLEARN_FUZZ_CHECK(*best == expected_best.front(), "best_span [%zu, %zu] %g vs brute force [%zu, %zu] %g",
                              best->start, best->end, best->score, expected_best.front().start,
                              expected_best.front().end, expected_best.front().score);
     }
-    const auto expected = brute_force(p, k, mode);
+    const auto expected = brute_force_spans(p, k, mode);
     SELFLEARN_FUZZ_CHECK(top == expected, "top_spans (k %zu, %s) differs from brute force: %zu vs %zu spans", k,
                          mode == overlap::allowed ? "overlaps" : "disjoint", top.size(), expected.size());
     SELFLEARN_FUZZ_CHECK(reused == expected, "span_decoder::top differs from brute force");
