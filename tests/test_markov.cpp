@@ -413,6 +413,113 @@ TEST_CASE("absorbing states: no outgoing counts, or only to themselves") {
     CHECK(std::abs(lr.variance[0] - 12.0) < 1e-12);  // (1 - p) / p^2 with p = 1/4
 }
 
+TEST_CASE("near-absorbing rows: a self loop of 1.0 next to a tiny exit is transient, solved from its exits") {
+    // [[.5, .5, 0], [0, 1.0, 1e-24], [0, 0, 1]]: 1 - P(1, 1) is 0, the exit is 1e-24. Exactly (the row
+    // sums to 1 + 1e-24, which is 1.0 in double), state 1 leaves after (1 + 1e-24) / 1e-24 steps on
+    // average and t(0) = 2 + t(1) (t0 = 1 + t0 / 2 + t1 / 2).
+    Eigen::MatrixXd p(3, 3);
+    p << 0.5, 0.5, 0.0, 0.0, 1.0, 1e-24, 0.0, 0.0, 1.0;
+    const auto chain = absorbing_chain<int>::from_dense({0, 1, 2}, p);
+    CHECK(chain.transient_states() == std::vector<int>{0, 1});
+    CHECK(chain.absorbing_states() == std::vector<int>{2});
+    for (const std::size_t dense_limit : {std::size_t{1}, std::size_t{256}}) {
+        const auto result = selflearn::solve(chain, {.threads = 1, .dense_limit = dense_limit});
+        CHECK(result.probabilities.coeff(0, 0) == 1.0);
+        CHECK(result.probabilities.coeff(1, 0) == 1.0);
+        CHECK(std::abs(result.expected_steps[1] / 1e24 - 1.0) < 1e-12);
+        CHECK(std::abs(result.expected_steps[0] / 1e24 - 1.0) < 1e-12);
+    }
+    const Eigen::MatrixXd q = Eigen::MatrixXd(chain.q());
+    const Eigen::MatrixXd r = Eigen::MatrixXd(chain.r());
+    const auto dense = selflearn::solve_dense(q, r);
+    CHECK(dense.probabilities(0, 0) == 1.0);
+    CHECK(dense.probabilities(1, 0) == 1.0);
+    CHECK(std::abs(dense.expected_steps[1] / 1e24 - 1.0) < 1e-12);
+    const Eigen::MatrixXd n = selflearn::fundamental_matrix(chain);
+    CHECK(std::abs(n(1, 1) / 1e24 - 1.0) < 1e-12);  // visits to 1: 1 / exit
+    CHECK(std::abs(n(0, 0) - 2.0) < 1e-12);
+    const auto visits = selflearn::expected_visits(chain, 1);
+    CHECK(std::abs(visits.coeff(1) / 1e24 - 1.0) < 1e-12);
+}
+
+TEST_CASE("near-absorbing rows: I - Q from the exits, not 1 - P(i, i), in single states and in blocks") {
+    // Row "E, F" of markovchain's ill-conditioned regression chain: 1 - P(i, i) = 1.11e-15 while the exits
+    // sum to 1.0994e-15, so 1 - P(i, i) would lose 1% of every absorption probability.
+    const double self = 0.99999999999999889, a = 1.8482961686940169e-48, b = 1.0223505679033526e-48,
+                 c = 1.0994420308182125e-15;
+    const double exits = a + b + c;
+    const std::vector<transition<std::string>> single{
+        {"x", "x", self}, {"x", "a", a}, {"x", "b", b}, {"x", "c", c}};
+    const auto chain = absorbing_chain<std::string>::from_probabilities(single);
+    const auto result = selflearn::solve(chain);
+    CHECK(std::abs(result.probabilities.coeff(0, 0) / (a / exits) - 1.0) < 1e-14);
+    CHECK(std::abs(result.probabilities.coeff(0, 1) / (b / exits) - 1.0) < 1e-14);
+    CHECK(std::abs(result.probabilities.coeff(0, 2) - 1.0) < 1e-14);
+    CHECK(std::abs(result.expected_steps[0] * exits - 1.0) < 1e-14);
+    // The same near-1 self loop inside a strongly connected block {x, y}: every state ends in S.
+    const std::vector<transition<std::string>> block{
+        {"x", "x", self}, {"x", "y", c}, {"y", "y", 0.5}, {"y", "x", 0.25}, {"y", "S", 0.25}};
+    const auto bc = absorbing_chain<std::string>::from_probabilities(block);
+    for (const std::size_t dense_limit : {std::size_t{1}, std::size_t{256}}) {
+        const auto br = selflearn::solve(bc, {.threads = 1, .dense_limit = dense_limit});
+        CHECK(std::abs(br.probabilities.coeff(0, 0) - 1.0) < 1e-12);
+        CHECK(std::abs(br.probabilities.coeff(1, 0) - 1.0) < 1e-12);
+        // t_x = 1 + self t_x + c t_y with 1 - self = c gives t_x = 1 / c + t_y; t_y = 1 + t_y / 2 + t_x / 4
+        // then gives t_y = 4 + 1 / c.
+        const double ty = 4.0 + 1.0 / c, tx = 1.0 / c + ty;
+        CHECK(std::abs(br.expected_steps[0] / tx - 1.0) < 1e-12);
+        CHECK(std::abs(br.expected_steps[1] / ty - 1.0) < 1e-12);
+    }
+    const auto dense = selflearn::solve_dense(Eigen::MatrixXd(bc.q()), Eigen::MatrixXd(bc.r()));
+    CHECK(std::abs(dense.probabilities(0, 0) - 1.0) < 1e-12);
+    CHECK(std::abs(dense.probabilities(1, 0) - 1.0) < 1e-12);
+}
+
+TEST_CASE("counts near DBL_MAX: rows are scaled, sums that overflow are refused, write/read is total") {
+    using selflearn::invalid_argument;
+    // The fuzzing case: the row sum 2.95e308 overflows; the row keeps its proportions 0.4 / 0.6.
+    transition_counts<std::string> big;
+    big.add("A", "A", 1.18e308);
+    big.add("A", "B", 1.77e308);
+    const auto chain = absorbing_chain<std::string>::from_counts(big);
+    CHECK(chain.transient_states() == std::vector<std::string>{"A"});
+    CHECK(std::abs(chain.q().coeff(0, 0) - 0.4) < 1e-15);
+    CHECK(std::abs(chain.r().coeff(0, 0) - 0.6) < 1e-15);
+    const auto result = selflearn::solve(chain);
+    CHECK(result.probabilities.coeff(0, 0) == 1.0);
+    CHECK(std::abs(result.expected_steps[0] - 1.0 / 0.6) < 1e-14);
+    // One pair whose counts add past DBL_MAX: refused, the table unchanged, so write() never writes inf.
+    transition_counts<std::string> c;
+    c.add("a", "b", 1.7e308);
+    CHECK_THROWS_WITH_AS(c.add("a", "b", 1.7e308), doctest::Contains("from state 'a' to state 'b' overflows"),
+                         invalid_argument);
+    CHECK_NOTHROW(c.add("a", "c", 1.0));
+    CHECK(c.count("a", "b") == 1.7e308);
+    transition_counts<std::string> other;
+    other.add("a", "b", 1.7e308);
+    other.add("x", "y", 1.0);
+    CHECK_THROWS_WITH_AS(c.merge(other), doctest::Contains("overflows"), invalid_argument);
+    CHECK(c.count("a", "b") == 1.7e308);
+    CHECK(c.count("x", "y") == 0.0);
+    std::ostringstream text;
+    c.write(text);
+    CHECK(text.str().find("inf") == std::string::npos);
+    transition_counts<std::string> back;
+    std::istringstream in(text.str());
+    back.read(in);
+    CHECK(back == c);
+    // Reading two lines of the same pair whose sum overflows names the second line.
+    transition_counts<std::string> twice;
+    std::istringstream lines("1.7e308\ta\tb\n1.7e308\ta\tb\n");
+    try {
+        twice.read(lines);
+        FAIL("expected counts_line_error");
+    } catch (const selflearn::counts_line_error& e) {
+        CHECK(e.line() == 2);
+        CHECK(std::string(e.what()).find("line 2") != std::string::npos);
+    }
+}
+
 TEST_CASE("error cases name what is wrong") {
     using selflearn::invalid_argument;
     transition_counts<std::string> c;
@@ -487,12 +594,13 @@ TEST_CASE("error cases name what is wrong") {
     CHECK_THROWS_AS((void)selflearn::solve(chain, {.tolerance = -1.0}), invalid_argument);
     CHECK_THROWS_AS((void)selflearn::solve(chain, {.dense_limit = 0}), invalid_argument);
 
-    // The result check: ten exits of 1/10 each sum to 0.9999999999999999, which a zero tolerance rejects.
+    // The result check: six exits of 1/6 sum to s = 0.99999999999999989 in double, each B entry is
+    // (1/6) / s, and those six sum to 1.0000000000000002, which a zero tolerance rejects.
     transition_counts<int> ten;
-    for (int k = 1; k <= 10; ++k) ten.add(0, -k);
+    for (int k = 1; k <= 6; ++k) ten.add(0, -k);
     const auto ten_chain = absorbing_chain<int>::from_counts(ten);
     CHECK_THROWS_WITH_AS((void)selflearn::solve(ten_chain, {.tolerance = 0.0}),
-                         doctest::Contains("from state '0' sum to 0.99999999999999989"), selflearn::numerical_error);
+                         doctest::Contains("from state '0' sum to 1.0000000000000002"), selflearn::numerical_error);
     CHECK_NOTHROW((void)selflearn::solve(ten_chain));
 
     // Malformed text.

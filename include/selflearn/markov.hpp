@@ -163,6 +163,8 @@ public:
 
     /// Adds `count` observations of the transition from -> to (registering both states). O(1) expected.
     /// \throws invalid_argument when count is negative or not finite, or past 2^32 - 1 states.
+    /// \throws invalid_argument (the table unchanged) when the sum of the pair's counts would overflow a
+    ///         double, so that write() never writes a count that read() rejects.
     void add(const Key& from, const Key& to, double count = 1.0) {
         if (!(count >= 0.0) || !std::isfinite(count)) {
             throw invalid_argument(fmt::format("transition counts: count {} from state {} to state {} is {}",
@@ -171,7 +173,7 @@ public:
         }
         const auto i = intern(from);
         const auto j = intern(to);
-        if (count > 0.0) counts_[pair_key(i, j)] += count;
+        if (count > 0.0) accumulate(pair_key(i, j), count, from, to);
     }
 
     /// Registers a state without transitions (an absorbing state unless transitions from it are added).
@@ -179,7 +181,13 @@ public:
     void add_state(const Key& state) { intern(state); }
 
     /// Adds every count of `other` to this table. O(size of other) expected.
+    /// \throws invalid_argument, this table unchanged, when a sum of counts would overflow a double.
     transition_counts& merge(const transition_counts& other) {
+        for (const auto& [pair, count] : other.counts_) {
+            const Key& from = *other.keys_[pair >> 32];
+            const Key& to = *other.keys_[pair & 0xffffffffu];
+            if (!std::isfinite(this->count(from, to) + count)) overflow(from, to, this->count(from, to), count);
+        }
         for (const auto& [pair, count] : other.counts_) {
             const auto i = intern(*other.keys_[pair >> 32]);
             const auto j = intern(*other.keys_[pair & 0xffffffffu]);
@@ -358,6 +366,23 @@ private:
 
     static std::uint64_t pair_key(std::uint64_t i, std::uint64_t j) noexcept { return (i << 32) | j; }
 
+    void accumulate(std::uint64_t pair, double count, const Key& from, const Key& to) {
+        double& slot = counts_[pair];
+        if (!std::isfinite(slot + count)) {
+            const double before = slot;
+            if (before == 0.0) counts_.erase(pair);
+            overflow(from, to, before, count);
+        }
+        slot += count;
+    }
+
+    [[noreturn]] static void overflow(const Key& from, const Key& to, double before, double count) {
+        throw invalid_argument(fmt::format("transition counts: count {} from state {} to state {} overflows a double "
+                                           "when added to {}",
+                                           count, detail::describe_state(from, 0), detail::describe_state(to, 0),
+                                           before));
+    }
+
     std::uint32_t intern(const Key& key) {
         auto it = index_.find(key);
         if (it != index_.end()) return it->second;
@@ -403,8 +428,14 @@ struct absorption {
 };
 
 /// An absorbing chain in canonical form: transient states (Q is transient -> transient), absorbing
-/// states (R is transient -> absorbing), both as row-major sparse matrices. A state is absorbing when it
-/// has no outgoing transition or goes to itself with probability 1. Construction validates the chain and
+/// states (R is transient -> absorbing), both as row-major sparse matrices. The near-absorbing rule,
+/// applied the same way by every constructor, solve, solve_dense, fundamental_matrix and
+/// expected_visits: a state is absorbing exactly when it has no transition of positive probability to
+/// another state (no outgoing transition, or only its self loop). A state whose self loop is 1.0 in
+/// double next to a tiny exit (say 1e-24) is transient; its exits decide where it is absorbed, and the
+/// diagonal of I - Q is the sum of its exits, never 1 - P(i, i) (which would be 0). Closed recurrent
+/// classes of more than one state are not absorbing (R's markovchain absorbs into them): transient
+/// states that can only reach such a class raise unreachable_absorption. Construction validates the chain and
 /// throws on negative or non-finite entries, rows that do not sum to 1 (probability input) and transient
 /// states that cannot reach an absorbing state (unreachable_absorption, found by graph search).
 template <class Key, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>>
@@ -413,7 +444,8 @@ public:
     using key_type = Key;
     using sparse_matrix = Eigen::SparseMatrix<double, Eigen::RowMajor>;
 
-    /// Chain whose transition probabilities are the counts divided by their row sums. States are in
+    /// Chain whose transition probabilities are the counts divided by their row sums (a row whose sum
+    /// overflows a double is divided by its largest count first, so it keeps its proportions). States are in
     /// canonical order (sorted when Key is totally ordered, else first appearance). O(e log e + n log n).
     /// \throws unreachable_absorption (see class).
     static absorbing_chain from_counts(const transition_counts<Key, Hash, KeyEqual>& counts) {
@@ -466,7 +498,8 @@ public:
     }
 
     /// Chain from a dense transition matrix P (row i: probabilities from states[i]); rows of zeros are
-    /// absorbing states, as are rows with P(i, i) = 1. States keep the given order. O(n^2).
+    /// absorbing states, as are rows whose only non-zero is P(i, i) (the near-absorbing rule of the
+    /// class). States keep the given order. O(n^2).
     /// \throws invalid_argument when P is not square or does not match `states`, a key repeats, an
     ///         entry is outside [0, 1] or not finite, or a non-zero row does not sum to 1 within
     ///         `tolerance`; unreachable_absorption.
@@ -583,7 +616,6 @@ private:
         std::sort(entries.begin(), entries.end(),
                   [](const entry& a, const entry& b) { return a.from != b.from ? a.from < b.from : a.to < b.to; });
         std::vector<double> row_sum(n, 0.0);
-        std::vector<std::size_t> row_count(n, 0);
         std::vector<std::size_t> row_source(n, no_source);  // first input entry of each row
         for (std::size_t e = 0; e < entries.size(); ++e) {
             if (e > 0 && entries[e].from == entries[e - 1].from && entries[e].to == entries[e - 1].to) {
@@ -607,18 +639,33 @@ private:
                 throw transition_error(message, second);
             }
             row_sum[entries[e].from] += entries[e].value;
-            ++row_count[entries[e].from];
             row_source[entries[e].from] = std::min(row_source[entries[e].from], entries[e].source);
         }
-        // Classify: absorbing = no outgoing mass, or all of it on itself.
-        std::vector<char> is_absorbing(n, 0);
+        // A row whose sum overflows a double (counts near DBL_MAX) is divided by its largest entry first;
+        // every other row keeps scale 1, so its probabilities are value / sum exactly as before.
+        std::vector<double> row_scale(n, 1.0);
+        for (std::size_t e = 0; e < entries.size();) {
+            const std::size_t from = entries[e].from;
+            std::size_t end = e;
+            double largest = 0.0;
+            while (end < entries.size() && entries[end].from == from) largest = std::max(largest, entries[end++].value);
+            if (!std::isfinite(row_sum[from])) {
+                row_scale[from] = largest;
+                row_sum[from] = 0.0;
+                for (std::size_t f = e; f < end; ++f) row_sum[from] += entries[f].value / largest;
+            }
+            e = end;
+        }
+        // Classify (the near-absorbing rule): a state is absorbing exactly when it has no transition of
+        // positive probability to another state. A self loop of 1.0 next to a tiny exit is transient.
+        // Transitions of probability 0 are not transitions: they neither make a state transient nor appear in Q or R.
+        std::erase_if(entries, [](const entry& e) { return e.value == 0.0; });
+        std::vector<char> is_absorbing(n, 1);
         for (const auto& e : entries) {
-            if (e.from == e.to && row_count[e.from] == 1) is_absorbing[e.from] = 1;
+            if (e.from != e.to) is_absorbing[e.from] = 0;
         }
         for (std::size_t i = 0; i < n; ++i) {
-            if (row_sum[i] == 0.0) {
-                is_absorbing[i] = 1;
-            } else if (tolerance && !(std::abs(row_sum[i] - 1.0) <= *tolerance)) {
+            if (row_sum[i] != 0.0 && tolerance && !(std::abs(row_sum[i] - 1.0) <= *tolerance)) {
                 const std::string message = fmt::format(
                     "absorbing chain: probabilities from state {} sum to {:.17g}, not 1 (tolerance {})",
                     detail::describe_state(states[i], i), row_sum[i], *tolerance);
@@ -644,20 +691,41 @@ private:
                 transient_to_state.push_back(i);
             }
         }
-        // Fill Q and R in CSR form directly (entries are sorted by row, then column).
+        // Fill Q and R in CSR form directly: entries are sorted by row, then column, and positions keep the
+        // state order within each class, so rows come in order with ascending columns (no triplet copies).
         using storage = typename sparse_matrix::StorageIndex;
-        std::vector<Eigen::Triplet<double, storage>> q_entries, r_entries;
-        for (const auto& e : entries) {
-            if (is_absorbing[e.from] != 0) continue;
-            const double p = e.value / row_sum[e.from];
-            const auto row = static_cast<storage>(position[e.from]);
-            const auto col = static_cast<storage>(position[e.to]);
-            (is_absorbing[e.to] != 0 ? r_entries : q_entries).emplace_back(row, col, p);
-        }
         chain.q_.resize(static_cast<Eigen::Index>(transient), static_cast<Eigen::Index>(transient));
-        chain.q_.setFromTriplets(q_entries.begin(), q_entries.end());
         chain.r_.resize(static_cast<Eigen::Index>(transient), static_cast<Eigen::Index>(absorbing));
-        chain.r_.setFromTriplets(r_entries.begin(), r_entries.end());
+        std::size_t q_nonzeros = 0, r_nonzeros = 0;
+        for (const auto& e : entries) {
+            if (is_absorbing[e.from] == 0) ++(is_absorbing[e.to] != 0 ? r_nonzeros : q_nonzeros);
+        }
+        chain.q_.resizeNonZeros(static_cast<Eigen::Index>(q_nonzeros));
+        chain.r_.resizeNonZeros(static_cast<Eigen::Index>(r_nonzeros));
+        storage q_next = 0, r_next = 0;
+        std::size_t e = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (is_absorbing[i] != 0) {
+                while (e < entries.size() && entries[e].from == i) ++e;
+                continue;
+            }
+            chain.q_.outerIndexPtr()[position[i]] = q_next;
+            chain.r_.outerIndexPtr()[position[i]] = r_next;
+            for (; e < entries.size() && entries[e].from == i; ++e) {
+                const double p = entries[e].value / row_scale[i] / row_sum[i];
+                const auto col = static_cast<storage>(position[entries[e].to]);
+                if (is_absorbing[entries[e].to] != 0) {
+                    chain.r_.innerIndexPtr()[r_next] = col;
+                    chain.r_.valuePtr()[r_next++] = p;
+                } else {
+                    chain.q_.innerIndexPtr()[q_next] = col;
+                    chain.q_.valuePtr()[q_next++] = p;
+                }
+            }
+        }
+        chain.q_.outerIndexPtr()[transient] = q_next;
+        chain.r_.outerIndexPtr()[transient] = r_next;
+        std::vector<entry>().swap(entries);
         const auto stuck = detail::unreachable_states(chain.q_, chain.r_);
         if (!stuck.empty()) {
             std::string names;
@@ -733,7 +801,8 @@ template <class Key, class Hash, class KeyEqual>
                                            "size guard of {} (raise max_states to allow it)",
                                            n, max_states));
     }
-    Eigen::MatrixXd a = Eigen::MatrixXd::Identity(n, n) - Eigen::MatrixXd(chain.q());
+    Eigen::MatrixXd a = -Eigen::MatrixXd(chain.q());
+    for (Eigen::Index i = 0; i < n; ++i) a(i, i) = detail::exit_sum(chain.q(), chain.r(), i);
     return Eigen::PartialPivLU<Eigen::MatrixXd>(a).inverse();
 }
 
@@ -768,10 +837,10 @@ template <class Key, class Hash, class KeyEqual>
     const auto m = static_cast<Eigen::Index>(reach.size());
     std::vector<Eigen::Triplet<double>> triplets;
     for (std::size_t a = 0; a < reach.size(); ++a) {
-        triplets.emplace_back(static_cast<int>(a), static_cast<int>(a), 1.0);
-        for (typename absorbing_chain<Key, Hash, KeyEqual>::sparse_matrix::InnerIterator it(
-                 q, static_cast<Eigen::Index>(reach[a]));
-             it; ++it) {
+        const auto g = static_cast<Eigen::Index>(reach[a]);
+        triplets.emplace_back(static_cast<int>(a), static_cast<int>(a), detail::exit_sum(q, chain.r(), g));
+        for (typename absorbing_chain<Key, Hash, KeyEqual>::sparse_matrix::InnerIterator it(q, g); it; ++it) {
+            if (it.col() == g) continue;  // the diagonal is the sum of the exits
             // Transposed: entry (col, row) of I - Q.
             triplets.emplace_back(static_cast<int>(local[static_cast<std::size_t>(it.col())]), static_cast<int>(a),
                                   -it.value());
@@ -837,9 +906,16 @@ public:
             }
         }
         check_reachable(q, r);
-        a_.resize(n, n);
-        a_.setIdentity();
-        a_ -= q;
+        // I - Q with its diagonal from the row's exits (the near-absorbing rule of absorbing_chain).
+        a_ = -q;
+        for (Eigen::Index i = 0; i < n; ++i) {
+            double exits = 0.0;
+            for (Eigen::Index j = 0; j < a; ++j) exits += r(i, j);
+            for (Eigen::Index j = 0; j < n; ++j) {
+                if (j != i) exits += q(i, j);
+            }
+            a_(i, i) = exits;
+        }
         lu_.compute(a_);
         rhs_.resize(n, a + 1);
         rhs_.leftCols(a) = r;

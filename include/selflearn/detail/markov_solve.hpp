@@ -6,6 +6,9 @@
 ///   (I - Q_CC) B_C = R_C + Q_C,out B_out,   (I - Q_CC) t_C = 1 + Q_C,out t_out,
 ///   (I - Q_CC) y_C = t_C + Q_C,out y_out    (y = N t, so the variance is 2y - t - t*t),
 /// where B_out, t_out, y_out are already known because every block reachable from C is finished first.
+/// The diagonal of I - Q_CC is the sum of the row's exits (every entry of the row but its self loop),
+/// never 1 - Q(i, i): a self loop that rounds to 1 next to a tiny exit would cancel to 0 (or lose most of
+/// its digits), while the exits are summed without cancellation.
 /// A block of one state is a division; small blocks use dense LU with partial pivoting, large ones
 /// Eigen's sparse LU (supernodal, COLAMD ordering). Each block's right-hand side only has the absorbing
 /// columns reachable from it, so memory is proportional to the non-zeros of Q, R and B.
@@ -45,6 +48,18 @@ public:
 }  // namespace selflearn
 
 namespace selflearn::detail {
+
+/// The diagonal of I - Q at transient row i: the sum of the row's exits (R's row and Q's off-diagonal
+/// entries), not 1 - Q(i, i), which cancels when the self loop is close to 1. O(row length).
+template <class Q, class R>
+double exit_sum(const Q& q, const R& r, Eigen::Index i) {
+    double sum = 0.0;
+    for (typename R::InnerIterator it(r, i); it; ++it) sum += it.value();
+    for (typename Q::InnerIterator it(q, i); it; ++it) {
+        if (it.col() != i) sum += it.value();
+    }
+    return sum;
+}
 
 struct solve_settings {
     unsigned threads = 0;
@@ -117,20 +132,25 @@ public:
 
 private:
     // External right-hand side of local state k (block s): absorbing part into acc_/touched_, returns
-    // (1 + sum Q t_out, sum Q y_out) and the diagonal Q(k, k) (self loop) through `self`.
+    // (1 + sum Q t_out, sum Q y_out) and the diagonal of I - Q at k, the sum of the row's exits (every
+    // entry but the self loop), through `diagonal`. The self loop is not put in in_block_row.
     void external(std::span<const std::size_t> members, std::size_t k, std::size_t s, const component_rows& out,
-                  double& t_ext, double& y_ext, double& self, std::vector<double>* in_block_row) {
+                  double& t_ext, double& y_ext, double& diagonal, std::vector<double>* in_block_row) {
         const auto g = static_cast<Eigen::Index>(members[k]);
         touched_.clear();
-        for (markov_sparse::InnerIterator it(r_, g); it; ++it) add(static_cast<storage_index>(it.col()), it.value());
+        diagonal = 0.0;
+        for (markov_sparse::InnerIterator it(r_, g); it; ++it) {
+            add(static_cast<storage_index>(it.col()), it.value());
+            diagonal += it.value();
+        }
         t_ext = 1.0;
         y_ext = 0.0;
-        self = 0.0;
         for (markov_sparse::InnerIterator it(q_, g); it; ++it) {
             const std::size_t j = local_of_[static_cast<std::size_t>(it.col())];
             const double p = it.value();
+            if (j == k) continue;
+            diagonal += p;
             if (block_of_[j] == s) {  // every successor outside the block is in a block solved before
-                if (j == k) self = p;
                 if (in_block_row != nullptr) {
                     in_block_row->push_back(static_cast<double>(j));
                     in_block_row->push_back(p);
@@ -181,9 +201,8 @@ private:
     }
 
     void solve_single(std::span<const std::size_t> members, std::size_t k, std::size_t s, component_rows& out) {
-        double t_ext = 0, y_ext = 0, self = 0;
-        external(members, k, s, out, t_ext, y_ext, self, nullptr);
-        const double d = 1.0 - self;
+        double t_ext = 0, y_ext = 0, d = 0;
+        external(members, k, s, out, t_ext, y_ext, d, nullptr);
         const auto g = static_cast<Eigen::Index>(members[k]);
         t_[g] = t_ext / d;
         y_[g] = (t_[g] + y_ext) / d;
@@ -210,9 +229,9 @@ private:
         triplets_.clear();
         in_block_.clear();
         for (std::size_t a = 0; a < m; ++a) {
-            double t_ext = 0, y_ext = 0, self = 0;
+            double t_ext = 0, y_ext = 0, diagonal = 0;
             in_block_.clear();
-            external(members, block[a], s, out, t_ext, y_ext, self, &in_block_);
+            external(members, block[a], s, out, t_ext, y_ext, diagonal, &in_block_);
             t_rhs_[static_cast<Eigen::Index>(a)] = t_ext;
             y_ext_[static_cast<Eigen::Index>(a)] = y_ext;
             for (auto col : touched_) {
@@ -226,7 +245,7 @@ private:
                 const auto j = position_of_[static_cast<std::size_t>(in_block_[e])];
                 triplets_.emplace_back(static_cast<storage_index>(a), static_cast<storage_index>(j), -in_block_[e + 1]);
             }
-            triplets_.emplace_back(static_cast<storage_index>(a), static_cast<storage_index>(a), 1.0);
+            triplets_.emplace_back(static_cast<storage_index>(a), static_cast<storage_index>(a), diagonal);
         }
         // Columns reachable from the block: the union of the members' external columns, ascending.
         union_cols_.assign(ext_cols_.begin(), ext_cols_.end());
