@@ -554,6 +554,151 @@ TEST_CASE("loops over many pairs allocate nothing once the buffers have grown") 
     CHECK(sum > 0);
 }
 
+// ---- one-vs-many top-k (extract) -------------------------------------------------------------------
+
+namespace {
+/// Brute force for extract: every distance by the plain dynamic program, filtered by similarity, ordered
+/// by exact rational comparison of d / longest (ascending), then index; the first k.
+template <class Seq>
+std::vector<selflearn::extract_match> brute_extract(const Seq& query, const std::vector<Seq>& choices, std::size_t k,
+                                                    double cutoff) {
+    struct row {
+        std::size_t index, distance, longest;
+        double similarity;
+    };
+    std::vector<row> rows;
+    for (std::size_t i = 0; i < choices.size(); ++i) {
+        const std::size_t d = selflearn::detail::naive_levenshtein(query, choices[i]);
+        const std::size_t longest = std::max(query.size(), choices[i].size());
+        const double sim = longest == 0 ? 1.0 : 1.0 - static_cast<double>(d) / static_cast<double>(longest);
+        if (sim >= cutoff) rows.push_back({i, d, std::max<std::size_t>(longest, 1), sim});
+    }
+    std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
+        const std::size_t lhs = a.distance * b.longest;
+        const std::size_t rhs = b.distance * a.longest;
+        return lhs < rhs || (lhs == rhs && a.index < b.index);
+    });
+    std::vector<selflearn::extract_match> out;
+    for (std::size_t r = 0; r < rows.size() && r < k; ++r) out.push_back({rows[r].index, rows[r].distance, rows[r].similarity});
+    return out;
+}
+
+template <class Seq, class Element>
+void check_extract_random(std::mt19937_64& rng, Element element, std::size_t max_length, int rounds) {
+    const std::vector<double> cutoffs{0.0, 0.25, 0.5, 2.0 / 3.0, 0.75, 0.8, 0.9, 1.0};
+    std::vector<selflearn::extract_match> out;
+    for (int round = 0; round < rounds; ++round) {
+        auto random_seq = [&] {
+            Seq s;
+            s.resize(std::uniform_int_distribution<std::size_t>(0, max_length)(rng));
+            for (auto& x : s) x = element();
+            return s;
+        };
+        const Seq query = random_seq();
+        std::vector<Seq> choices(std::uniform_int_distribution<std::size_t>(0, 40)(rng));
+        for (auto& c : choices) {
+            // Half near the query (a few edits), half unrelated, so both early stops and matches occur.
+            if (std::uniform_int_distribution<int>(0, 1)(rng) == 0 && !query.empty()) {
+                c = query;
+                const auto edits = std::uniform_int_distribution<std::size_t>(0, 3)(rng);
+                for (std::size_t e = 0; e < edits && !c.empty(); ++e) {
+                    c[std::uniform_int_distribution<std::size_t>(0, c.size() - 1)(rng)] = element();
+                }
+                if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) c.push_back(element());
+            } else {
+                c = random_seq();
+            }
+        }
+        const std::size_t k = std::uniform_int_distribution<std::size_t>(0, 12)(rng);
+        const double cutoff = std::uniform_int_distribution<int>(0, 1)(rng) == 0
+                                  ? cutoffs[std::uniform_int_distribution<std::size_t>(0, cutoffs.size() - 1)(rng)]
+                                  : std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+        using T = typename Seq::value_type;
+        const selflearn::cached_levenshtein<T> cached(query);
+        const auto expected = brute_extract(query, choices, k, cutoff);
+        selflearn::extract(cached, choices, k, cutoff, out);
+        INFO("round " << round << ", k " << k << ", cutoff " << cutoff << ", choices " << choices.size());
+        REQUIRE(out == expected);
+        const auto one = selflearn::extract_one(cached, choices, cutoff);
+        const auto expected_one = brute_extract(query, choices, 1, cutoff);
+        REQUIRE(one.has_value() == !expected_one.empty());
+        if (one) REQUIRE(*one == expected_one.front());
+    }
+}
+}  // namespace
+
+TEST_CASE("extract and extract_one equal a brute-force sort of every similarity") {
+    std::mt19937_64 rng(20261202);
+    SUBCASE("short strings over 3 letters (many ties)") {
+        check_extract_random<std::string>(rng, [&] { return static_cast<char>('a' + rng() % 3); }, 8, 3000);
+    }
+    SUBCASE("strings longer than 64 (blocked kernel)") {
+        check_extract_random<std::string>(rng, [&] { return static_cast<char>('a' + rng() % 4); }, 150, 150);
+    }
+    SUBCASE("word ids above 255 (hashed codes)") {
+        check_extract_random<std::vector<std::uint32_t>>(
+            rng, [&] { return static_cast<std::uint32_t>(1000 + rng() % 6); }, 10, 2000);
+    }
+}
+
+TEST_CASE("extract: documented example, k larger than the choices, cutoff 1 keeps exact matches only") {
+    const std::vector<std::string> choices{"play musik", "pause music", "play music", "", "play music"};
+    const selflearn::cached_levenshtein<char> query(std::string_view("play music"));
+    const auto top = selflearn::extract(query, choices, 2, 0.5);
+    REQUIRE(top.size() == 2);
+    CHECK(top[0] == selflearn::extract_match{2, 0, 1.0});
+    CHECK(top[1] == selflearn::extract_match{4, 0, 1.0});
+    const auto all = selflearn::extract(query, choices, 100, 0.0);
+    REQUIRE(all.size() == 5);
+    CHECK(all[2] == selflearn::extract_match{0, 1, 0.9});
+    CHECK(all[3].index == 1);  // distance 4 over 11
+    CHECK(all[4] == selflearn::extract_match{3, 10, 0.0});
+    CHECK(selflearn::extract(query, choices, 100, 1.0).size() == 2);
+    CHECK(selflearn::extract(query, choices, 0, 0.0).empty());
+    CHECK(selflearn::extract_one(query, choices, 0.95)->index == 2);
+    const selflearn::cached_levenshtein<char> empty(std::string_view(""));
+    const auto e = selflearn::extract_one(empty, choices, 1.0);
+    REQUIRE(e.has_value());
+    CHECK(*e == selflearn::extract_match{3, 0, 1.0});
+    CHECK_FALSE(selflearn::extract_one(query, std::vector<std::string>{}, 0.0));
+}
+
+TEST_CASE("extract rejects a score cutoff outside [0, 1]") {
+    const std::vector<std::string> choices{"a"};
+    const selflearn::cached_levenshtein<char> query(std::string_view("a"));
+    CHECK_THROWS_AS((void)selflearn::extract(query, choices, 1, -0.1), selflearn::invalid_argument);
+    CHECK_THROWS_AS((void)selflearn::extract(query, choices, 1, 1.5), selflearn::invalid_argument);
+    CHECK_THROWS_AS((void)selflearn::extract(query, choices, 1, std::nan("")), selflearn::invalid_argument);
+    CHECK_THROWS_AS((void)selflearn::extract_one(query, choices, -1.0), selflearn::invalid_argument);
+}
+
+TEST_CASE("extract allocates nothing once its output has grown") {
+    std::mt19937_64 rng(7);
+    std::vector<std::string> choices(2000);
+    for (auto& c : choices) {
+        c.resize(std::uniform_int_distribution<std::size_t>(0, 100)(rng));
+        for (auto& x : c) x = static_cast<char>('a' + rng() % 5);
+    }
+    const selflearn::cached_levenshtein<char> short_query(choices[3]);
+    const selflearn::cached_levenshtein<char> long_query(choices[5] + choices[6]);
+    std::vector<selflearn::extract_match> out;
+    std::size_t sum = 0;
+    auto run = [&] {
+        for (const double cutoff : {0.0, 0.3, 0.6}) {
+            selflearn::extract(short_query, choices, 10, cutoff, out);
+            sum += out.size();
+            selflearn::extract(long_query, choices, 10, cutoff, out);
+            sum += out.size();
+            sum += selflearn::extract_one(short_query, choices, cutoff).has_value() ? 1U : 0U;
+        }
+    };
+    run();
+    const heap_meter meter;
+    run();
+    CHECK(meter.allocations() == 0);
+    CHECK(sum > 0);
+}
+
 // ---- errors --------------------------------------------------------------------------------------
 
 TEST_CASE("bad costs and bad edit operations are reported") {

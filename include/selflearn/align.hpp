@@ -3,7 +3,7 @@
 /// Edit-distance alignment between two sequences of any equality-comparable element type (bytes, code
 /// points, interned word ids, user types): Levenshtein distance, a cutoff, normalised similarity, a full
 /// minimum-cost alignment (edit operations and opcodes), weighted costs with a custom substitution
-/// function, and a cached one-vs-many form.
+/// function, a cached one-vs-many form, and top-k extraction of the choices most similar to a query.
 ///
 /// **Conventions.** `a` is the source, `b` the target. Edit operations follow python-Levenshtein's
 /// `editops`: `replace (i, j)` replaces a[i] by b[j]; `insert (i, j)` inserts b[j] before a[i];
@@ -793,5 +793,127 @@ private:
     std::size_t zero_row_ = 256;
     int map_bits_ = 4;
 };
+
+/// One result of extract(): the position of a choice in the choices range, its Levenshtein distance to the
+/// query and levenshtein_similarity (1 - distance / max(|query|, |choice|); 1 when both are empty).
+struct extract_match {
+    std::size_t index = 0;
+    std::size_t distance = 0;
+    double similarity = 0.0;
+    friend bool operator==(const extract_match&, const extract_match&) = default;
+};
+
+/// A range of choices for extract(): a forward range whose elements are sequences of element type `T`.
+template <class C, class T>
+concept extract_choices = std::ranges::forward_range<const C> &&
+                          alignable_sequence<std::remove_cvref_t<std::ranges::range_reference_t<const C>>> &&
+                          std::same_as<std::ranges::range_value_t<std::remove_cvref_t<std::ranges::range_reference_t<const C>>>, T>;
+
+namespace detail {
+/// Largest distance d in [0, longest] whose similarity 1 - d / longest is >= cutoff (Strict: > cutoff),
+/// computed with the same floating-point expression as levenshtein_similarity, so the bound never
+/// disagrees with the reported similarity. Returns longest + 1 as "none" when even d = 0 fails.
+template <bool Strict>
+[[nodiscard]] inline std::size_t max_distance_for(double cutoff, std::size_t longest) noexcept {
+    if (longest == 0) return (Strict ? 1.0 > cutoff : 1.0 >= cutoff) ? 0 : 1;
+    const auto passes = [&](std::size_t d) {
+        const double sim = 1.0 - static_cast<double>(d) / static_cast<double>(longest);
+        return Strict ? sim > cutoff : sim >= cutoff;
+    };
+    const double estimate = std::floor((1.0 - cutoff) * static_cast<double>(longest));
+    std::size_t d = estimate <= 0.0 ? 0
+                    : estimate >= static_cast<double>(longest) ? longest
+                                                              : static_cast<std::size_t>(estimate);
+    while (d < longest && passes(d + 1)) ++d;
+    while (!passes(d)) {
+        if (d == 0) return longest + 1;
+        --d;
+    }
+    return d;
+}
+
+/// Order of extract(): higher similarity first, then lower index.
+[[nodiscard]] inline bool extract_better(const extract_match& a, const extract_match& b) noexcept {
+    return a.similarity > b.similarity || (a.similarity == b.similarity && a.index < b.index);
+}
+}  // namespace detail
+
+/// The `k` choices most similar to the cached query whose levenshtein_similarity is at least
+/// `score_cutoff`, best first (higher similarity, then lower index), written to `out` (cleared first), as
+/// rapidfuzz's process.extract with a score cutoff. Exact: the same list as computing every similarity and
+/// sorting. Each choice is checked with the cutoff form of the distance under the tightest bound known so
+/// far (the cutoff, then, once k matches are held, what beating the k-th needs), so most choices stop
+/// early. Time O(N * ceil(m/64) * n) at worst for N choices, plus O(N log k); allocates nothing once `out`
+/// has capacity for min(k, N) matches (the cached form's own buffers aside, see cached_levenshtein).
+/// k = 0 gives an empty list. \throws invalid_argument when score_cutoff is not in [0, 1] (or NaN).
+template <class T, class C>
+    requires extract_choices<C, T>
+void extract(const cached_levenshtein<T>& query, const C& choices, std::size_t k, double score_cutoff,
+             std::vector<extract_match>& out) {
+    if (!(score_cutoff >= 0.0 && score_cutoff <= 1.0)) {
+        throw invalid_argument("extract: score_cutoff must be in [0, 1], got " + std::to_string(score_cutoff));
+    }
+    out.clear();
+    if (k == 0) return;
+    std::size_t index = 0;
+    for (const auto& choice : choices) {
+        const std::size_t i = index++;
+        const auto n = static_cast<std::size_t>(std::ranges::size(choice));
+        const std::size_t longest = std::max(query.size(), n);
+        const bool full = out.size() == k;
+        // out is a heap whose front is the worst match held; a later index must beat it strictly.
+        const std::size_t bound = full ? detail::max_distance_for<true>(out.front().similarity, longest)
+                                       : detail::max_distance_for<false>(score_cutoff, longest);
+        if (bound > longest) continue;
+        const auto d = query.distance(choice, bound);
+        if (!d) continue;
+        const double sim = longest == 0 ? 1.0 : 1.0 - static_cast<double>(*d) / static_cast<double>(longest);
+        const extract_match match{i, *d, sim};
+        if (full) {
+            std::pop_heap(out.begin(), out.end(), detail::extract_better);
+            out.back() = match;
+        } else {
+            out.push_back(match);
+        }
+        std::push_heap(out.begin(), out.end(), detail::extract_better);
+    }
+    std::sort_heap(out.begin(), out.end(), detail::extract_better);
+}
+
+/// extract(query, choices, k, score_cutoff, out) into a new vector (which allocates).
+template <class T, class C>
+    requires extract_choices<C, T>
+[[nodiscard]] std::vector<extract_match> extract(const cached_levenshtein<T>& query, const C& choices, std::size_t k,
+                                                 double score_cutoff = 0.0) {
+    std::vector<extract_match> out;
+    extract(query, choices, k, score_cutoff, out);
+    return out;
+}
+
+/// The best choice (highest similarity, lowest index among ties) with similarity at least `score_cutoff`,
+/// or std::nullopt (rapidfuzz's process.extractOne). Allocates nothing (cached form's buffers aside);
+/// same time as extract() with k = 1. \throws invalid_argument when score_cutoff is not in [0, 1].
+template <class T, class C>
+    requires extract_choices<C, T>
+[[nodiscard]] std::optional<extract_match> extract_one(const cached_levenshtein<T>& query, const C& choices,
+                                                       double score_cutoff = 0.0) {
+    if (!(score_cutoff >= 0.0 && score_cutoff <= 1.0)) {
+        throw invalid_argument("extract_one: score_cutoff must be in [0, 1], got " + std::to_string(score_cutoff));
+    }
+    std::optional<extract_match> best;
+    std::size_t index = 0;
+    for (const auto& choice : choices) {
+        const std::size_t i = index++;
+        const auto n = static_cast<std::size_t>(std::ranges::size(choice));
+        const std::size_t longest = std::max(query.size(), n);
+        const std::size_t bound = best ? detail::max_distance_for<true>(best->similarity, longest)
+                                       : detail::max_distance_for<false>(score_cutoff, longest);
+        if (bound > longest) continue;
+        const auto d = query.distance(choice, bound);
+        if (!d) continue;
+        best = extract_match{i, *d, longest == 0 ? 1.0 : 1.0 - static_cast<double>(*d) / static_cast<double>(longest)};
+    }
+    return best;
+}
 
 }  // namespace selflearn
