@@ -43,20 +43,20 @@ TEST_CASE("stage names round-trip and a bad name is an error naming it") {
 }
 
 TEST_CASE("isolate_by_rephrase: a repaired slot word is the recogniser's failure") {
-    const turn failed = make("play blinding lites", "PlayMusic", "play [song : blinding lites]");
+    const turn failed = make("play blinding light", "PlayMusic", "play [song : blinding light]");
     const turn fixed = success(make("play blinding lights", "PlayMusic", "play [song : blinding lights]"));
     const auto p = isolate_by_rephrase(failed, fixed);
     REQUIRE(p.stage);
     CHECK(*p.stage == failure_stage::asr);
-    CHECK(p.evidence.find("lites") != std::string::npos);
+    CHECK(p.evidence == "\"light\" repaired as \"lights\" (word cost 0.17)");
     // A near-match outside the rephrase's slots is not a repair when slots are known: here the only
     // changed word is the verb, and the intent changed, so the interpretation is to blame.
     const turn failed2 = make("plays blinding lights", "AddToPlaylist", "plays [song : blinding lights]");
     const turn fixed2 = success(make("play blinding lights", "PlayMusic", "play [song : blinding lights]"));
     CHECK(isolate_by_rephrase(failed2, fixed2).stage == failure_stage::nlu);
-    // With a tighter near-match bound the word "lites" (cost 2/6) is no repair.
+    // With a tighter near-match bound than 1/6 (light -> lights) the word is no repair.
     rephrase_isolation_options strict;
-    strict.near_match = 0.2;
+    strict.near_match = 0.1;
     CHECK(isolate_by_rephrase(failed, fixed, strict).stage == failure_stage::nlu);  // slot values differ
     strict.near_match = 0.0;
     CHECK_THROWS_AS((void)isolate_by_rephrase(failed, fixed, strict), invalid_argument);
