@@ -209,10 +209,10 @@ inline void check_thresholds(const signal_thresholds& t) {
 [[nodiscard]] inline failure_point isolate_by_signals(const turn& t, const signal_thresholds& thresholds = {}) {
     detail::check_thresholds(thresholds);
     if (t.asr_confidence && *t.asr_confidence < thresholds.asr_floor) {
-        return {failure_stage::asr, fmt::format("asr_confidence {:.2f} < {:.2f}", *t.asr_confidence, thresholds.asr_floor)};
+        return {failure_stage::asr, fmt::format("asr_confidence {:.4g} < {:.4g}", *t.asr_confidence, thresholds.asr_floor)};
     }
     if (t.confidence && *t.confidence < thresholds.nlu_floor) {
-        return {failure_stage::nlu, fmt::format("confidence {:.2f} < {:.2f}", *t.confidence, thresholds.nlu_floor)};
+        return {failure_stage::nlu, fmt::format("confidence {:.4g} < {:.4g}", *t.confidence, thresholds.nlu_floor)};
     }
     if (t.resolution && *t.resolution != entity_resolution::resolved) {
         return {failure_stage::resolution,
