@@ -187,7 +187,7 @@ inline bool in_slot(const annotated_tokens& a, std::size_t i) {
 /// The floors below which a stage's signal counts as bad (isolate_by_signals()). Each in [0, 1].
 struct signal_thresholds {
     double asr_floor = 0.5;  ///< asr_confidence below it: the recogniser failed
-    double nlu_floor = 0.5;  ///< confidence below it (or no interpretation): the NLU failed
+    double nlu_floor = 0.5;  ///< confidence below it: the NLU failed
 
     friend bool operator==(const signal_thresholds&, const signal_thresholds&) = default;
 };
