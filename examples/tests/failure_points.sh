@@ -57,4 +57,15 @@ cmp -s "$work/skipped" "$work/out" || fail "--skip-invalid lost data: $(cat "$wo
 echo '{"session": "s8", "time": 0, "text": "x", "outcome": "defect", "confidence": 2}' > "$work/conf.jsonl"
 if "$selflearn" failure-points --scorer words "$work/conf.jsonl" > /dev/null 2> "$work/err"; then fail "confidence 2 accepted"; fi
 grep -qF 'conf.jsonl:1: field "confidence" must be in [0, 1], got 2' "$work/err" || fail "confidence message: $(cat "$work/err")"
+
+# A floor on a simulated log (HWU64, in the repository): the rephrase comparison is right on nearly every
+# defect it labels (0.990 measured), and overall accuracy stays above the two-stage majority (0.694
+# measured with this seed; see docs/failure_point.md for why the signal fallback is weak on this simulator).
+"$selflearn" simulate --corpus "$2/../tests/data/hwu64/hwu64.jsonl" --sessions 800 --seed 3 --gold-failure on \
+    > "$work/sim.jsonl" || fail "simulate"
+"$selflearn" failure-points "$work/sim.jsonl" > "$work/sim_fp.jsonl" 2> "$work/err" || fail "failure-points: $(cat "$work/err")"
+python3 "$2/../scripts/eval-failure-points.py" "$work/sim.jsonl" "$work/sim_fp.jsonl" > "$work/eval" || fail "eval"
+awk '/^defects/ { if ($2 < 500 || $4 < 0.65) bad = 1; seen++ }
+     /by rephrase:/ { if ($3 < 300 || $NF < 0.95) bad = 1; seen++ }
+     END { exit (bad || seen != 2) }' "$work/eval" || fail "accuracy below the floor: $(cat "$work/eval")"
 echo "ok"
