@@ -88,7 +88,7 @@ inline void check_rephrase_options(const rephrase_isolation_options& o) {
 }
 
 // The (label, case-folded value) pairs of a markup, sorted; nullopt when there is no markup.
-inline std::optional<std::vector<std::pair<std::string, std::string>>> slot_values(const std::optional<std::string>& m) {
+inline std::optional<std::vector<std::pair<std::string, std::string>>> folded_slot_values(const std::optional<std::string>& m) {
     if (!m) return std::nullopt;
     const annotated_text a = parse_markup(*m);
     std::vector<std::pair<std::string, std::string>> result;
@@ -160,8 +160,8 @@ inline bool in_slot(const annotated_tokens& a, std::size_t i) {
     if (failed.intent && success.intent && *failed.intent != *success.intent) {
         return {failure_stage::nlu, fmt::format("intent {} became {}", *failed.intent, *success.intent)};
     }
-    const auto failed_slots = detail::slot_values(failed.annotation);
-    const auto success_slots = detail::slot_values(success.annotation);
+    const auto failed_slots = detail::folded_slot_values(failed.annotation);
+    const auto success_slots = detail::folded_slot_values(success.annotation);
     if (failed_slots && success_slots && *failed_slots != *success_slots) {
         return {failure_stage::nlu, "slots differ"};
     }
