@@ -65,6 +65,19 @@ log_turn parse_turn(const json& line) {
         if (t.status->empty()) throw input_error("field \"status\" is empty (use \"ok\" or an error code)");
     }
     if (const json* b = optional_field(line, "barge_in", json::value_t::boolean)) t.barge_in = b->get<bool>();
+    if (const json* r = optional_field(line, "resolution", json::value_t::string)) {
+        const std::string& resolution = r->get_ref<const std::string&>();
+        if (resolution == "resolved") {
+            t.resolution = selflearn::entity_resolution::resolved;
+        } else if (resolution == "unresolved") {
+            t.resolution = selflearn::entity_resolution::unresolved;
+        } else if (resolution == "ambiguous") {
+            t.resolution = selflearn::entity_resolution::ambiguous;
+        } else {
+            throw input_error(fmt::format(
+                "field \"resolution\" must be \"resolved\", \"unresolved\" or \"ambiguous\", got \"{}\"", resolution));
+        }
+    }
     if (const json* r = optional_field(line, "rephrase_score", json::value_t::number_float)) {
         const double score = r->get<double>();
         if (!(score >= 0.0 && score <= 1.0)) {
@@ -91,6 +104,11 @@ json to_json(const log_turn& lt) {
     if (t.asr_confidence) j["asr_confidence"] = *t.asr_confidence;
     if (t.status) j["status"] = *t.status;
     if (t.barge_in) j["barge_in"] = *t.barge_in;
+    if (t.resolution) {
+        j["resolution"] = *t.resolution == selflearn::entity_resolution::resolved     ? "resolved"
+                          : *t.resolution == selflearn::entity_resolution::unresolved ? "unresolved"
+                                                                                      : "ambiguous";
+    }
     if (lt.rephrase_score) j["rephrase_score"] = *lt.rephrase_score;
     if (lt.gold_goal) j["gold_goal"] = *lt.gold_goal;
     if (lt.gold_annotation) j["gold_annotation"] = *lt.gold_annotation;

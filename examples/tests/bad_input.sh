@@ -118,3 +118,12 @@ expect 1 'no turn of the log has one' pipeline --log "$examples/data/sessions.js
 grep -q "3.*internal error" "$examples/../docs/cli.md" || fail "docs/cli.md does not document exit status 3"
 "$program" --help | grep -q "3 internal error" || fail "selflearn --help does not name exit status 3"
 echo "bad_input example: all checks passed"
+
+# 8. Stage signals: an unknown resolution value and a confidence outside [0, 1] name file:line.
+printf '%s\n' '{"session": "a", "time": 0, "text": "call bob", "outcome": "success"}' \
+    '{"session": "a", "time": 1, "text": "call bob", "outcome": "defect", "resolution": "maybe"}' > "$work/res.jsonl"
+expect 1 'res.jsonl:2: field "resolution" must be "resolved", "unresolved" or "ambiguous", got "maybe"' mine "$work/res.jsonl"
+printf '%s\n' '{"session": "a", "time": 0, "text": "call bob", "outcome": "defect", "confidence": 1.5}' > "$work/conf.jsonl"
+expect 1 'conf.jsonl:1: field "confidence" must be in [0, 1], got 1.5' mine "$work/conf.jsonl"
+printf '%s\n' '{"session": "a", "time": 0, "text": "call bob", "outcome": "defect", "asr_confidence": -0.1}' > "$work/asr.jsonl"
+expect 1 'asr.jsonl:1: field "asr_confidence" must be in [0, 1], got -0.1' mine "$work/asr.jsonl"

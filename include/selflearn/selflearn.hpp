@@ -22,6 +22,7 @@
 #include <selflearn/project.hpp>
 
 // Learned detectors: logistic regression, friction detection.
+#include <selflearn/failure_point.hpp>
 #include <selflearn/friction.hpp>
 #include <selflearn/logistic.hpp>
 

@@ -12,7 +12,13 @@ namespace selflearn {
 /// Whether a turn was served well (`success`) or caused friction (`defect`).
 enum class turn_outcome { success, defect };
 
-/// One user turn of a session.
+/// How the assistant resolved the entities of a turn's interpretation (e.g. a song name to a catalogue
+/// entry): all of them (`resolved`), some not at all (`unresolved`), or some to several candidates
+/// (`ambiguous`).
+enum class entity_resolution { resolved, unresolved, ambiguous };
+
+/// One user turn of a session. The NLU fields (`annotation`, `intent`, `confidence`) and the stage
+/// signals may be present on a failed turn as well as on a successful one.
 struct turn {
     std::string session;                    ///< session id; the turns of a session share it
     double time = 0;                        ///< seconds, non-decreasing within a session
@@ -24,6 +30,7 @@ struct turn {
     std::optional<double> asr_confidence;   ///< the speech recogniser's confidence in [0, 1], when known
     std::optional<std::string> status;      ///< the handler's status code: "ok", or an error code, when known
     std::optional<bool> barge_in;           ///< whether the user interrupted the assistant's answer, when known
+    std::optional<entity_resolution> resolution;  ///< how the turn's entities resolved, when known
 
     friend bool operator==(const turn&, const turn&) = default;
 };
