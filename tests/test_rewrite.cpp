@@ -459,7 +459,7 @@ TEST_CASE("friction decided by the caller: flags give the counts the detector wo
         std::vector<char> flags(session.size());
         for (auto& f : flags) f = rng() % 3 == 0 ? 1 : 0;
         for (std::size_t i = 0; i < session.size(); ++i) {
-            flags_against_outcome += (flags[i] != 0) != (session[i].outcome == bad) ? 1 : 0;
+            flags_against_outcome += (flags[i] != 0) != (session[i].outcome == bad) ? 1U : 0U;
         }
         // A detector that answers what the flags say, by the turn's position in the session.
         const auto flagged = [&](const turn& t) { return flags[static_cast<std::size_t>(&t - session.data())] != 0; };

@@ -42,7 +42,7 @@ using selflearn::scored_span;
 using selflearn::span_options;
 
 // The brute-force reference lives beside the decoder, in selflearn/detail/span_reference.hpp.
-using problem = selflearn::detail::span_problem;
+using problem = selflearn::detail::span_reference_problem;
 using selflearn::detail::brute_force_spans;
 using selflearn::detail::select_spans;
 using selflearn::detail::sorted_spans;

@@ -435,7 +435,7 @@ public:
     void add_session(std::span<const turn> turns, std::span<const std::optional<double>> scores,
                      const Friction& friction = {}) {
         check_scores(turns, scores);
-        count_session(turns, detect_friction(turns, friction), scored_from(scores));
+        count_session(turns, detect_friction(turns, friction), given_scores{scores});
     }
 
     /// Counts one session whose friction turns the caller already decided: `friction[i]` (nonzero) when
@@ -457,7 +457,7 @@ public:
                      std::span<const char> friction) {
         check_friction_flags(turns, friction);
         check_scores(turns, scores);
-        count_session(turns, friction, scored_from(scores));
+        count_session(turns, friction, given_scores{scores});
     }
 
     /// The counts so far (merge them with another shard's, or write them out). O(1).
@@ -491,9 +491,12 @@ private:
     }
 
     /// The score of turn i as a rephrase of turn i - 1, as given (nullopt: not a rephrase).
-    static auto scored_from(std::span<const std::optional<double>> scores) {
-        return [scores](std::size_t i) { return scores[i] ? *scores[i] : -std::numeric_limits<double>::infinity(); };
-    }
+    struct given_scores {
+        std::span<const std::optional<double>> scores;
+        double operator()(std::size_t i) const {
+            return scores[i] ? *scores[i] : -std::numeric_limits<double>::infinity();
+        }
+    };
 
     static void check_scores(std::span<const turn> turns, std::span<const std::optional<double>> scores) {
         if (scores.size() != turns.size()) {

@@ -25,7 +25,7 @@ using selflearn::null_rule;
 using selflearn::overlap;
 using selflearn::scored_span;
 
-using problem = selflearn::detail::span_problem;
+using problem = selflearn::detail::span_reference_problem;
 using selflearn::detail::brute_force_spans;
 
 constexpr double log_table[] = {-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 1e-300, -3.0, 0.1, 0.2, 0.30000000000000004,

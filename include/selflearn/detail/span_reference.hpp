@@ -16,7 +16,7 @@
 namespace selflearn::detail {
 
 /// A span-decoding problem as plain data: scores, masks, the maximum length and the null rule.
-struct span_problem {
+struct span_reference_problem {
     std::vector<double> start, end;
     std::vector<std::uint8_t> start_mask, end_mask;  ///< empty: every position allowed
     std::size_t max_length = 1;
@@ -46,7 +46,7 @@ struct span_problem {
 }
 
 /// Every allowed span of `p`, in the documented order.
-[[nodiscard]] inline std::vector<scored_span> sorted_spans(const span_problem& p) {
+[[nodiscard]] inline std::vector<scored_span> sorted_spans(const span_reference_problem& p) {
     const std::size_t n = p.start.size();
     const std::size_t first = p.null.type() == null_rule::kind::position_zero ? 1 : 0;
     std::vector<scored_span> all;
@@ -64,7 +64,7 @@ struct span_problem {
 
 /// The first k of `all` (greedily skipping spans that overlap a kept one when overlap is forbidden), cut
 /// at the first span below the null bar of `p`.
-[[nodiscard]] inline std::vector<scored_span> select_spans(const std::vector<scored_span>& all, const span_problem& p,
+[[nodiscard]] inline std::vector<scored_span> select_spans(const std::vector<scored_span>& all, const span_reference_problem& p,
                                                            std::size_t k, overlap mode) {
     std::optional<double> null;
     if (p.null.type() == null_rule::kind::value) null = p.null.null_value();
@@ -88,7 +88,7 @@ struct span_problem {
 }
 
 /// The k best spans of `p` by brute force: select_spans(sorted_spans(p), p, k, mode).
-[[nodiscard]] inline std::vector<scored_span> brute_force_spans(const span_problem& p, std::size_t k, overlap mode) {
+[[nodiscard]] inline std::vector<scored_span> brute_force_spans(const span_reference_problem& p, std::size_t k, overlap mode) {
     return select_spans(sorted_spans(p), p, k, mode);
 }
 
