@@ -304,9 +304,28 @@ TEST_CASE("slot-aware paraphrase features, worked by hand") {
     CHECK(f[3] == doctest::Approx(2.0 / 12.0));
     CHECK(f[4] == 0.0);
     CHECK(f[5] == 0.0);
-    // Without an annotation every slot feature is 0.
+    // No lexicon: no intent features.
+    CHECK(f[12] == 0.0);
+    CHECK(f[13] == 0.0);
+    CHECK(f[14] == 0.0);
+    // Later coverage: each later word's best similarity against a failed word, by brute force.
+    {
+        const std::vector<std::string> failed_words = {"tell", "me", "when", "it", "is", "six", "a", "m"};
+        double sum = 0.0;
+        for (const std::string w : {"wake", "me", "up", "at", "six", "am"}) {
+            double best = 0.0;
+            for (const auto& x : failed_words) {
+                const auto cx = decode_utf8(x), cw = decode_utf8(w);
+                best = std::max(best, 1.0 - brute_char_distance(cx, cw) / static_cast<double>(std::max(cx.size(), cw.size())));
+            }
+            sum += best;
+        }
+        CHECK(f[15] == doctest::Approx(sum / 6.0));
+    }
+    // Without an annotation every slot feature is 0; "imagine" is covered by "imagin" at 6/7.
     const auto g = paraphrase_features(said("play imagin dragons"), said("play imagine dragons"));
-    for (std::size_t k = 6; k < paraphrase_feature_count; ++k) CHECK(g[k] == 0.0);
+    for (std::size_t k = 6; k < 15; ++k) CHECK(g[k] == 0.0);
+    CHECK(g[15] == doctest::Approx((1.0 + 6.0 / 7.0 + 1.0) / 3.0));
     CHECK(g[4] == doctest::Approx(1.0 / 3.0));
     CHECK(g[5] == doctest::Approx(1.0 / 3.0));
     CHECK(g[1] == doctest::Approx(brute_word_similarity({"play", "imagin", "dragons"}, {"play", "imagine", "dragons"})));
@@ -317,6 +336,113 @@ TEST_CASE("slot-aware paraphrase features, worked by hand") {
     CHECK(h[7] > h[9]);
     for (double v : f) CHECK((v >= 0.0 && v <= 1.0));
     CHECK(paraphrase_feature_names[10] == "carrier_similarity");
+    CHECK(paraphrase_feature_names[13] == "carrier_intent");
+}
+
+namespace {
+
+// The naive Bayes posterior of intent `target` by brute force over the lexicon's counts, as fractions
+// of products rather than sums of logs: P(k | words) = prod_w P(w | k) / sum_j prod_w P(w | j).
+double brute_posterior(const std::map<std::string, std::map<std::string, double>>& counts,  // intent -> word -> n
+                       const std::vector<std::string>& words, const std::string& target) {
+    std::set<std::string> vocabulary;
+    for (const auto& [intent, row] : counts) {
+        for (const auto& [w, n] : row) vocabulary.insert(w);
+    }
+    std::map<std::string, double> product;
+    for (const auto& [intent, row] : counts) {
+        double total = 0.0;
+        for (const auto& [w, n] : row) total += n;
+        double p = 1.0;
+        for (const auto& w : words) {
+            if (!vocabulary.contains(w)) continue;
+            const auto it = row.find(w);
+            p *= ((it == row.end() ? 0.0 : it->second) + 1.0) / (total + static_cast<double>(vocabulary.size()));
+        }
+        product[intent] = p;
+    }
+    double sum = 0.0;
+    for (const auto& [intent, p] : product) sum += p;
+    return product.at(target) / sum;
+}
+
+}  // namespace
+
+TEST_CASE("carrier_lexicon: naive Bayes over the carrier words of each intent, against brute force") {
+    // Two utterances share the carrier "wake me up at [time]": it is counted once.
+    const std::vector<labelled_utterance> corpus = {
+        utterance("wake me up at [time : six am]", "SetAlarm"), utterance("wake me up at [time : seven]", "SetAlarm"),
+        utterance("set an alarm for [time : noon]", "SetAlarm"), utterance("play [artist : adele] for me", "PlayMusic"),
+        utterance("put on some [genre : jazz]", "PlayMusic"),     utterance("what is the weather in [city : oslo]", "GetWeather")};
+    const carrier_lexicon lexicon(corpus);
+    CHECK(lexicon.intents() == std::vector<std::string>{"GetWeather", "PlayMusic", "SetAlarm"});
+    CHECK(lexicon.knows("SetAlarm"));
+    CHECK_FALSE(lexicon.knows("BookRestaurant"));
+    const std::map<std::string, std::map<std::string, double>> counts = {
+        {"SetAlarm", {{"wake", 1}, {"me", 1}, {"up", 1}, {"at", 1}, {"set", 1}, {"an", 1}, {"alarm", 1}, {"for", 1}}},
+        {"PlayMusic", {{"play", 1}, {"for", 1}, {"me", 1}, {"put", 1}, {"on", 1}, {"some", 1}}},
+        {"GetWeather", {{"what", 1}, {"is", 1}, {"the", 1}, {"weather", 1}, {"in", 1}}}};
+    CHECK(lexicon.vocabulary_size() == 17);
+    for (const std::vector<std::string>& words : std::vector<std::vector<std::string>>{
+             {"tell", "me", "when", "it", "is"}, {"wake", "me", "up"}, {"put", "me", "on", "alarm"}, {"me"}, {"for", "me"}}) {
+        for (const auto& intent : lexicon.intents()) {
+            CHECK(*lexicon.intent_probability(words, intent) == doctest::Approx(brute_posterior(counts, words, intent)).epsilon(1e-12));
+        }
+        // The one-word form: the best single known word.
+        double best = -1.0;
+        for (const auto& w : words) {
+            if (!counts.at("SetAlarm").contains(w) && !counts.at("PlayMusic").contains(w) && !counts.at("GetWeather").contains(w)) continue;
+            best = std::max(best, brute_posterior(counts, {w}, "SetAlarm"));
+        }
+        CHECK(*lexicon.word_intent_probability(words, "SetAlarm") == doctest::Approx(best).epsilon(1e-12));
+    }
+    // Unknown words only: the uniform prior. Unknown intent: no evidence.
+    CHECK(*lexicon.intent_probability(std::vector<std::string>{"zzz"}, "SetAlarm") == doctest::Approx(1.0 / 3.0));
+    CHECK(*lexicon.word_intent_probability(std::vector<std::string>{}, "PlayMusic") == doctest::Approx(1.0 / 3.0));
+    CHECK_FALSE(lexicon.intent_probability(std::vector<std::string>{"me"}, "BookRestaurant").has_value());
+    CHECK(carrier_lexicon().intents().empty());
+    CHECK_THROWS_WITH_AS(carrier_lexicon(std::vector<labelled_utterance>{utterance("x", "")}),
+                         doctest::Contains("utterance 0 ('x') has an empty intent"), invalid_argument);
+
+    // The intent features of a pair: "tell me when it is six am" after "wake me up at six am" (SetAlarm).
+    turn later = said("wake me up at six am", "wake me up at [time : six am]");
+    later.intent = "SetAlarm";
+    const auto f = paraphrase_features(said("tell me when it is six am"), later, &lexicon);
+    CHECK(f[12] == 1.0);
+    CHECK(f[13] == doctest::Approx(brute_posterior(counts, {"tell", "me", "when", "it", "is"}, "SetAlarm")));
+    CHECK(f[14] == doctest::Approx(brute_posterior(counts, {"me"}, "SetAlarm")));
+    later.intent = "Unknown";
+    const auto g = paraphrase_features(said("tell me when it is six am"), later, &lexicon);
+    CHECK(g[12] == 0.0);
+    CHECK(g[13] == 0.0);
+}
+
+TEST_CASE("carrier_lexicon: save and load round trip, escapes, and malformed sections name the line") {
+    const std::vector<labelled_utterance> corpus = {utterance("wake me up at [time : six]", "Set Alarm\\x"),
+                                                    utterance("play [artist : adele]", "PlayMusic")};
+    const carrier_lexicon lexicon(corpus);
+    std::stringstream text;
+    lexicon.save(text);
+    CHECK(text.str() == "carrier-lexicon 1 2 5\nintent PlayMusic\nintent Set\\sAlarm\\\\x\nword at 1:1\nword me 1:1\n"
+                        "word play 0:1\nword up 1:1\nword wake 1:1\nend\n");
+    const auto back = carrier_lexicon::load(text, "m.txt", 9);
+    CHECK(back == lexicon);
+    const std::vector<std::string> words = {"wake", "me"};
+    CHECK(*back.intent_probability(words, "Set Alarm\\x") == *lexicon.intent_probability(words, "Set Alarm\\x"));
+
+    const auto fails = [](const std::string& body, const std::string& message) {
+        std::istringstream in(body);
+        CHECK_THROWS_WITH_AS((void)carrier_lexicon::load(in, "m.txt", 9), doctest::Contains(message.c_str()), model_format_error);
+    };
+    fails("", "m.txt:10: the file ends where the field 'carrier-lexicon' was expected");
+    fails("carrier-lexicon 2 0 0\nend\n", "m.txt:10: carrier lexicon version '2', this library reads version 1");
+    fails("carrier-lexicon 1 1 0\nword a 0:1\n", "m.txt:11: expected the field 'intent'");
+    fails("carrier-lexicon 1 2 0\nintent b\nintent a\nend\n", "m.txt:12: field 'intent': intents must be sorted");
+    fails("carrier-lexicon 1 1 1\nintent a\nword x 1:1\nend\n", "m.txt:12: field 'word': '1' is not a count up to 0");
+    fails("carrier-lexicon 1 1 1\nintent a\nword x 0:0\nend\n", "m.txt:12: field 'word': '0:0': intents must be increasing");
+    fails("carrier-lexicon 1 1 1\nintent a\nword x\\q 0:1\nend\n", "m.txt:12: 'x\\q' has an unknown escape");
+    fails("carrier-lexicon 1 1 2\nintent a\nword y 0:1\nword x 0:1\nend\n", "m.txt:13: field 'word': words must be sorted");
+    fails("carrier-lexicon 1 1 1\nintent a\nword x 0:1\n", "m.txt:13: the file ends where the field 'end' was expected");
 }
 
 TEST_CASE("paraphrase features report malformed markup") {
@@ -376,11 +502,24 @@ TEST_CASE("training examples look like log pairs") {
     std::map<std::string, std::size_t> kinds;
     std::size_t noisy = 0, positives = 0, unrelated = 0, noisy_unrelated = 0, unannotated = 0;
     std::set<std::string> texts;
-    for (const auto& u : corpus) texts.insert(normalize_utterance(u.annotation.text));
+    std::set<std::pair<std::vector<std::string>, std::string>> corpus_carriers;
+    std::size_t with_intent = 0;
+    for (const auto& u : corpus) {
+        texts.insert(normalize_utterance(u.annotation.text));
+        corpus_carriers.insert({detail::carrier_words(u.annotation), u.intent});
+    }
     for (const auto& e : examples) {
         ++kinds[e.kind];
         CHECK(e.paraphrase == (e.kind == "positive" || e.kind == "repeat"));
         CHECK((e.later_annotation.empty() || parse_markup(e.later_annotation).text == e.later));
+        CHECK((e.later_intent.empty() || !e.later_annotation.empty()));  // no markup, no intent
+        if (!e.later_intent.empty()) ++with_intent;
+        // The failed side before noise: a carrier phrase of the corpus (filled with values of its
+        // signature) and its intent.
+        CHECK(corpus_carriers.contains({detail::carrier_words(parse_markup(e.failed_annotation)), e.failed_intent}));
+        if (e.kind == "repeat" || e.kind == "unrelated") {  // the failed side is a corpus utterance then
+            CHECK(texts.contains(normalize_utterance(parse_markup(e.failed_annotation).text)));
+        }
         if (e.paraphrase) {
             ++positives;
             if (!texts.contains(normalize_utterance(e.failed))) ++noisy;
@@ -405,6 +544,10 @@ TEST_CASE("training examples look like log pairs") {
     // About unannotated = 0.25 of the later sides carry no annotation.
     CHECK(unannotated > examples.size() * 15 / 100);
     CHECK(unannotated < examples.size() * 35 / 100);
+    // About unknown_intent = 0.15 of the annotated later sides carry no intent.
+    const std::size_t annotated = examples.size() - unannotated;
+    CHECK(with_intent > annotated * 75 / 100);
+    CHECK(with_intent < annotated * 95 / 100);
     CHECK(paraphrase_training_examples(corpus, o) == examples);
     o.seed = 2;
     CHECK(paraphrase_training_examples(corpus, o) != examples);
@@ -444,8 +587,17 @@ TEST_CASE("a trained detector beats word similarity on intents it never saw, and
     // Save and load: the same model, bit-exact probabilities.
     std::stringstream file;
     model.save(file);
+    const std::string saved = file.str();
     const auto back = paraphrase_model::load(file, "p.model");
     CHECK(back == model);
+    CHECK(back.lexicon() == carrier_lexicon(seen));
+    // A model file of an earlier version of the detector (no lexicon after the logistic part) is refused.
+    {
+        std::istringstream cut(saved.substr(0, saved.find("carrier-lexicon")));
+        CHECK_THROWS_WITH_AS((void)paraphrase_model::load(cut, "p.model"),
+                             doctest::Contains("p.model:10: the file ends where the field 'carrier-lexicon' was expected"),
+                             model_format_error);
+    }
     const turn failed = said("play somethin by adel"), later = said("play something by adele", "play something by [artist : adele]");
     CHECK(back(failed, later) == model(failed, later));
     // A model of other features, or of another kind, is refused with the line and field.

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -38,14 +39,15 @@ int run_train_paraphrase(const cli::arguments& args) {
     cli::input in({*corpus_file}, false, "train-paraphrase");
     const auto corpus = cli::read_labelled_corpus(in);
     const auto examples = selflearn::paraphrase_training_examples(corpus, options);
-    const auto [x, y] = selflearn::paraphrase_feature_matrix(examples);
+    selflearn::carrier_lexicon lexicon(corpus);
+    const auto [x, y] = selflearn::paraphrase_feature_matrix(examples, lexicon);
     const double positives = y.sum();
     if (positives == 0.0 || positives == static_cast<double>(y.size())) {
         throw cli::input_error(fmt::format("{}: the corpus gave {} positive and {} negative pairs; both are needed",
                                            *corpus_file, positives, static_cast<double>(y.size()) - positives));
     }
     std::vector<std::string> names(selflearn::paraphrase_feature_names.begin(), selflearn::paraphrase_feature_names.end());
-    const selflearn::paraphrase_model model(selflearn::fit_logistic(x, y, {.c = options.c}, names));
+    const selflearn::paraphrase_model model(selflearn::fit_logistic(x, y, {.c = options.c}, names), std::move(lexicon));
 
     if (const auto features_file = args.value("features-out")) {
         auto out = open_for_writing(*features_file, "features");

@@ -21,11 +21,14 @@ printf '%s\n' \
 grep -q '^selflearn train-paraphrase: 6 utterances, ' "$work/err" || fail "summary: $(cat "$work/err")"
 [ "$(head -1 "$work/a.model")" = "selflearn-logistic-model 1" ] || fail "model header: $(head -1 "$work/a.model")"
 grep -qx 'kind paraphrase' "$work/a.model" || fail "model kind: $(cat "$work/a.model")"
-grep -q '^features 12 char_similarity word_similarity ' "$work/a.model" || fail "feature names: $(cat "$work/a.model")"
+grep -q '^features 16 char_similarity word_similarity ' "$work/a.model" || fail "feature names: $(cat "$work/a.model")"
 [ "$(tail -1 "$work/a.model")" = "end" ] || fail "model end"
-head -1 "$work/a.tsv" | grep -q $'^char_similarity\tword_similarity\t.*\tslot_fraction\tlabel\tkind$' || fail "tsv header"
+head -1 "$work/a.tsv" | grep -q $'^char_similarity\tword_similarity\t.*\tcarrier_intent\tcarrier_intent_word\tlater_coverage\tlabel\tkind$' || fail "tsv header"
 grep -q $'\t1\tpositive$' "$work/a.tsv" || fail "no positive row in the TSV"
 grep -q $'\t0\tunrelated$' "$work/a.tsv" || fail "no unrelated row in the TSV"
+grep -q $'\t0\trelated$' "$work/a.tsv" || fail "no related row in the TSV"
+grep -qx 'carrier-lexicon 1 2 [0-9]*' "$work/a.model" || fail "no carrier lexicon after the logistic part"
+grep -qx 'intent RateBook' "$work/a.model" || fail "lexicon intents: $(cat "$work/a.model")"
 
 # Same seed, same file, bit for bit; another seed, another model.
 "$selflearn" train-paraphrase --corpus "$work/corpus.jsonl" --out "$work/b.model" --seed 3 2> /dev/null

@@ -16,7 +16,8 @@
 ///   seen in the data (a label seen with the same intent when there is one, else any other label of the
 ///   corpus), with a value of that type from the corpus;
 /// - an **intent negative** fills a carrier of the signature and a carrier of *another intent* with the
-///   same slot labels with the same values.
+///   same slot labels with the same values (neither carrier bare slot values: saying only the values of a
+///   request is shortening it, not asking for another intent).
 ///
 /// Generation is seeded and deterministic: the same corpus (same order), options and seed give the same
 /// pairs on every platform.
@@ -32,6 +33,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +46,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -145,6 +149,13 @@ inline labelled_utterance fill_carrier(const carrier_phrase& carrier, const slot
     }
     u.annotation.text += carrier.pieces.back();
     return u;
+}
+
+/// Whether a carrier is nothing but its slots: every literal piece is blank.
+inline bool bare_values(const carrier_phrase& carrier) {
+    return std::all_of(carrier.pieces.begin(), carrier.pieces.end(), [](const std::string& piece) {
+        return piece.find_first_not_of(" \t\r\n") == std::string::npos;
+    });
 }
 
 }  // namespace detail
@@ -267,6 +278,9 @@ private:
         if (kind == pair_kind::intent_negative) {
             const auto& other = groups_[g.partners[rng.below(g.partners.size())]];
             const auto& b = other.carriers[rng.below(other.carriers.size())];
+            // Bare slot values ("myspace") carry no intent of their own: saying just the values of a
+            // failed request is shortening it, a rephrase, so such a carrier makes no intent negative.
+            if (detail::bare_values(g.carriers[a]) || detail::bare_values(b)) return std::nullopt;
             return paraphrase_pair{detail::fill_carrier(g.carriers[a], values), detail::fill_carrier(b, values), kind};
         }
         std::size_t b = rng.below(g.carriers.size() - 1);
@@ -387,8 +401,342 @@ struct word_similarity_scorer {
     }
 };
 
+namespace detail {
+
+/// The carrier words of an annotated utterance: its case-folded tokens outside its slots, in order.
+/// \throws annotation_error when the annotation is malformed; invalid_utf8.
+inline std::vector<std::string> carrier_words(const annotated_text& a) {
+    const auto tokens = tokenize_annotated(a, {.fold_case = true});
+    std::vector<char> in_slot(tokens.tokens.size(), 0);
+    for (const auto& s : tokens.slots) {
+        for (std::size_t k = s.begin; k < s.end; ++k) in_slot[k] = 1;
+    }
+    std::vector<std::string> words;
+    for (std::size_t k = 0; k < tokens.tokens.size(); ++k) {
+        if (in_slot[k] == 0) words.push_back(tokens.tokens[k].text);
+    }
+    return words;
+}
+
+class lexicon_leave_out;
+
+}  // namespace detail
+
+/// How well the words of a request fit each intent: for every intent of an annotated corpus, how often each
+/// word occurs in its distinct *carrier phrases* (an utterance's words outside its slots, case-folded). It
+/// gives the paraphrase detector its `carrier_intent` feature: a failed request said in a carrier phrase far
+/// from the successful rephrase's ("tell me when it is six am" before "wake me up at six am") is still a
+/// rephrase when its carrier words belong to the rephrase's intent, and a follow-up of another intent is not.
+/// A multinomial naive Bayes model (add-one smoothing, a uniform prior over intents, so a frequent intent
+/// does not win by frequency alone). Immutable once built; safe to share between threads.
+class carrier_lexicon {
+public:
+    /// An empty lexicon: no intent is known. O(1).
+    carrier_lexicon() = default;
+
+    /// Counts the carrier words of each distinct (intent, carrier phrase) of the corpus once, so a carrier
+    /// filled with many values does not outweigh the others. O(corpus words * log).
+    /// \throws invalid_argument naming the utterance's index when an intent is empty; annotation_error when
+    ///         an annotation is malformed; invalid_utf8.
+    explicit carrier_lexicon(std::span<const labelled_utterance> corpus) {
+        std::set<std::pair<std::string_view, std::vector<std::string>>> carriers;
+        for (std::size_t n = 0; n < corpus.size(); ++n) {
+            const auto& u = corpus[n];
+            if (u.intent.empty()) {
+                throw invalid_argument(fmt::format("carrier_lexicon: utterance {} ('{}') has an empty intent", n,
+                                                   u.annotation.text));
+            }
+            carriers.emplace(u.intent, detail::carrier_words(u.annotation));
+        }
+        for (const auto& [intent, words] : carriers) intents_.emplace_back(intent);
+        intents_.erase(std::unique(intents_.begin(), intents_.end()), intents_.end());
+        for (const auto& [intent, words] : carriers) {
+            const auto k = static_cast<std::uint32_t>(intent_index(intent));
+            for (const auto& w : words) {
+                auto& row = counts_[w];
+                if (row.empty() || row.back().first != k) row.emplace_back(k, 0);
+                ++row.back().second;  // carriers come sorted by intent, so each row stays sorted by intent
+            }
+        }
+        finish();
+    }
+
+    /// The intents, sorted. O(1).
+    [[nodiscard]] const std::vector<std::string>& intents() const noexcept { return intents_; }
+    /// Distinct carrier words. O(1).
+    [[nodiscard]] std::size_t vocabulary_size() const noexcept { return counts_.size(); }
+    /// Whether `intent` is one of the lexicon's intents. O(log intents).
+    [[nodiscard]] bool knows(std::string_view intent) const { return intent_index(intent) < intents_.size(); }
+
+    /// P(intent | words): the naive Bayes posterior of `intent` among the lexicon's intents. Words the
+    /// lexicon never saw are left out; with none left it is 1 / intents. std::nullopt when `intent` is not known (the
+    /// detector then has no evidence either way). O(words * (log vocabulary + intents)). Never throws
+    /// except std::bad_alloc.
+    [[nodiscard]] std::optional<double> intent_probability(std::span<const std::string> words,
+                                                           std::string_view intent) const {
+        const std::size_t target = intent_index(intent);
+        if (target >= intents_.size()) return std::nullopt;
+        const std::size_t k_count = intents_.size();
+        std::vector<double> log_likelihood(k_count, 0.0);
+        std::size_t known = 0;
+        for (const auto& w : words) {
+            const auto it = counts_.find(w);
+            if (it == counts_.end() || !live(it->second)) continue;
+            ++known;
+            for (std::size_t k = 0; k < k_count; ++k) log_likelihood[k] -= log_denominator_[k];
+            for (const auto& [k, c] : it->second) log_likelihood[k] += std::log1p(static_cast<double>(c));
+        }
+        if (known == 0) return 1.0 / static_cast<double>(k_count);
+        const double top = *std::max_element(log_likelihood.begin(), log_likelihood.end());
+        double sum = 0.0;
+        for (auto& l : log_likelihood) sum += (l = std::exp(l - top));
+        return log_likelihood[target] / sum;
+    }
+
+    /// The largest P(intent | w) over the known words w taken one at a time (naive Bayes with one word);
+    /// 1 / intents when no word is known; std::nullopt when `intent` is not known.
+    /// O(words * (log vocabulary + intents)). Never throws except std::bad_alloc.
+    [[nodiscard]] std::optional<double> word_intent_probability(std::span<const std::string> words,
+                                                                std::string_view intent) const {
+        const std::size_t target = intent_index(intent);
+        if (target >= intents_.size()) return std::nullopt;
+        double best = 1.0 / static_cast<double>(intents_.size());
+        bool any = false;
+        for (const auto& w : words) {
+            const auto it = counts_.find(w);
+            if (it == counts_.end() || !live(it->second)) continue;
+            const double p = *intent_probability(std::span<const std::string>(&it->first, 1), intent);
+            best = any ? std::max(best, p) : p;
+            any = true;
+        }
+        return best;
+    }
+
+    /// Writes the lexicon as text, after a paraphrase model's logistic part (see docs/paraphrase.md):
+    /// `carrier-lexicon <version> <intents> <words>`, `intent <name>` lines, `word <word> <k>:<count>...`
+    /// lines sorted by word, `end`. Names are escaped (`\\`, `\s` for a space, `\t`, `\n`, `\r`).
+    /// O(size).
+    void save(std::ostream& out) const {
+        out << "carrier-lexicon " << format_version << ' ' << intents_.size() << ' ' << counts_.size() << '\n';
+        for (const auto& i : intents_) out << "intent " << escape(i) << '\n';
+        for (const auto& [w, row] : counts_) {
+            out << "word " << escape(w);
+            for (const auto& [k, c] : row) out << ' ' << k << ':' << c;
+            out << '\n';
+        }
+        out << "end\n";
+    }
+
+    /// Reads a lexicon written by save(). `source` names the input and `line_no` is the number of lines
+    /// already read from it, for error messages. O(size * log).
+    /// \throws model_format_error naming source:line and the field for a malformed section, another
+    ///         version, unsorted or repeated names, or a count that is zero or out of range.
+    [[nodiscard]] static carrier_lexicon load(std::istream& in, std::string_view source, std::size_t line_no) {
+        std::string line;
+        auto fail = [&](const std::string& what) {
+            return model_format_error(fmt::format("{}:{}: {}", source, line_no, what), line_no);
+        };
+        auto next = [&](std::string_view key) {
+            ++line_no;
+            if (!std::getline(in, line)) throw fail(fmt::format("the file ends where the field '{}' was expected", key));
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            std::vector<std::string_view> fields;
+            std::string_view rest = line;
+            while (!rest.empty()) {
+                const auto stop = std::min(rest.find(' '), rest.size());
+                fields.push_back(rest.substr(0, stop));
+                rest.remove_prefix(std::min(stop + 1, rest.size()));
+            }
+            if (fields.empty() || fields[0] != key) {
+                throw fail(fmt::format("expected the field '{}', found '{}'", key, line.substr(0, 60)));
+            }
+            return fields;
+        };
+        auto count = [&](std::string_view text, std::string_view field, std::size_t limit) {
+            std::size_t v = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (ec != std::errc{} || end != text.data() + text.size() || v > limit) {
+                throw fail(fmt::format("field '{}': '{}' is not a count up to {}", field, text, limit));
+            }
+            return v;
+        };
+        const auto header = next("carrier-lexicon");
+        if (header.size() != 4) throw fail("the lexicon starts with 'carrier-lexicon <version> <intents> <words>'");
+        if (header[1] != std::to_string(format_version)) {
+            throw fail(fmt::format("carrier lexicon version '{}', this library reads version {}", header[1], format_version));
+        }
+        constexpr std::size_t limit = 100'000'000;
+        const std::size_t k_count = count(header[2], "carrier-lexicon", limit);
+        const std::size_t v_count = count(header[3], "carrier-lexicon", limit);
+        carrier_lexicon lexicon;
+        for (std::size_t k = 0; k < k_count; ++k) {
+            const auto f = next("intent");
+            if (f.size() != 2 || f[1].empty()) throw fail("field 'intent' takes one non-empty name");
+            lexicon.intents_.push_back(unescape(f[1], fail));
+            if (k > 0 && !(lexicon.intents_[k - 1] < lexicon.intents_[k])) {
+                throw fail("field 'intent': intents must be sorted and distinct");
+            }
+        }
+        std::string previous;
+        for (std::size_t v = 0; v < v_count; ++v) {
+            const auto f = next("word");
+            if (f.size() < 3 || f[1].empty()) throw fail("field 'word' takes a word and at least one <intent>:<count>");
+            std::string w = unescape(f[1], fail);
+            if (v > 0 && !(previous < w)) throw fail("field 'word': words must be sorted and distinct");
+            std::vector<std::pair<std::uint32_t, std::uint32_t>> row;
+            for (std::size_t i = 2; i < f.size(); ++i) {
+                const auto colon = f[i].find(':');
+                if (colon == std::string_view::npos) throw fail(fmt::format("field 'word': '{}' is not <intent>:<count>", f[i]));
+                const auto k = count(f[i].substr(0, colon), "word", k_count == 0 ? 0 : k_count - 1);
+                const auto c = count(f[i].substr(colon + 1), "word", 0xffffffffu);
+                if (c == 0 || k_count == 0 || (!row.empty() && row.back().first >= k)) {
+                    throw fail(fmt::format("field 'word': '{}': intents must be increasing, counts positive", f[i]));
+                }
+                row.emplace_back(static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(c));
+            }
+            previous = w;
+            lexicon.counts_.emplace_hint(lexicon.counts_.end(), std::move(w), std::move(row));
+        }
+        if (next("end").size() != 1) throw fail("field 'end' takes no value");
+        lexicon.finish();
+        return lexicon;
+    }
+
+    /// Equal intents and counts. O(size).
+    friend bool operator==(const carrier_lexicon& a, const carrier_lexicon& b) {
+        return a.intents_ == b.intents_ && a.counts_ == b.counts_;
+    }
+
+    /// The version of the lexicon section that save() writes and load() reads.
+    static constexpr int format_version = 1;
+
+private:
+    friend class detail::lexicon_leave_out;
+    using row_type = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
+
+    [[nodiscard]] std::size_t intent_index(std::string_view intent) const {
+        const auto it = std::lower_bound(intents_.begin(), intents_.end(), intent);
+        return it != intents_.end() && *it == intent ? static_cast<std::size_t>(it - intents_.begin()) : intents_.size();
+    }
+    // A word whose counts were all left out (detail::lexicon_leave_out) is not known.
+    static bool live(const row_type& row) noexcept {
+        return std::any_of(row.begin(), row.end(), [](const auto& e) { return e.second > 0; });
+    }
+    // log(T_k + V): the add-one denominator of P(w | k), T_k the carrier words counted for intent k and V
+    // the known words.
+    void finish() {
+        total_.assign(intents_.size(), 0.0);
+        live_words_ = 0;
+        for (const auto& [w, row] : counts_) {
+            for (const auto& [k, c] : row) total_[k] += c;
+            if (live(row)) ++live_words_;
+        }
+        log_denominator_.assign(intents_.size(), 0.0);
+        for (std::size_t k = 0; k < total_.size(); ++k) {
+            log_denominator_[k] = std::log(total_[k] + static_cast<double>(live_words_));
+        }
+    }
+    // Adds `delta` (+1 or -1) to the counts of one carrier of intent k; the words must be counted already.
+    void adjust(std::size_t k, std::span<const std::string> words, int delta) {
+        for (const auto& w : words) {
+            auto& row = counts_.find(w)->second;
+            const auto at = std::lower_bound(row.begin(), row.end(), std::pair<std::uint32_t, std::uint32_t>(
+                                                                         static_cast<std::uint32_t>(k), 0));
+            const bool was_live = live(row);
+            at->second = static_cast<std::uint32_t>(static_cast<std::int64_t>(at->second) + delta);
+            total_[k] += delta;
+            if (was_live != live(row)) live_words_ = was_live ? live_words_ - 1 : live_words_ + 1;
+        }
+        for (std::size_t i = 0; i < total_.size(); ++i) {
+            log_denominator_[i] = std::log(total_[i] + static_cast<double>(live_words_));
+        }
+    }
+    static std::string escape(std::string_view s) {
+        std::string out;
+        for (const char c : s) {
+            switch (c) {
+                case '\\': out += "\\\\"; break;
+                case ' ': out += "\\s"; break;
+                case '\t': out += "\\t"; break;
+                case '\n': out += "\\n"; break;
+                case '\r': out += "\\r"; break;
+                default: out += c;
+            }
+        }
+        return out;
+    }
+    template <class Fail>
+    static std::string unescape(std::string_view s, const Fail& fail) {
+        std::string out;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            if (s[i] != '\\') {
+                out += s[i];
+                continue;
+            }
+            const char e = i + 1 < s.size() ? s[++i] : '\0';
+            switch (e) {
+                case '\\': out += '\\'; break;
+                case 's': out += ' '; break;
+                case 't': out += '\t'; break;
+                case 'n': out += '\n'; break;
+                case 'r': out += '\r'; break;
+                default: throw fail(fmt::format("'{}' has an unknown escape", s));
+            }
+        }
+        return out;
+    }
+
+    std::vector<std::string> intents_;
+    std::map<std::string, row_type, std::less<>> counts_;
+    std::vector<double> total_;
+    std::size_t live_words_ = 0;
+    std::vector<double> log_denominator_;
+};
+
+namespace detail {
+
+/// Leaves one carrier of the lexicon's corpus out for as long as it lives (leave-one-out), so that the
+/// intent features of a training pair do not see the pair's own failed carrier: a log's failed request is
+/// often phrased in a way its successes never were. Does nothing when the intent or a word is not counted.
+class lexicon_leave_out {
+public:
+    lexicon_leave_out(carrier_lexicon& lexicon, std::string_view intent, std::vector<std::string> words)
+        : lexicon_(lexicon), k_(lexicon.intent_index(intent)), words_(std::move(words)) {
+        if (k_ >= lexicon_.intents_.size()) return;
+        for (const auto& w : words_) {
+            const auto it = lexicon_.counts_.find(w);
+            if (it == lexicon_.counts_.end()) return;
+            const auto& row = it->second;
+            const auto at = std::find_if(row.begin(), row.end(), [&](const auto& e) { return e.first == k_; });
+            if (at == row.end() || at->second == 0) return;
+        }
+        // A word repeated in the carrier is counted once per occurrence, so each occurrence must be there.
+        std::map<std::string_view, std::uint32_t> needed;
+        for (const auto& w : words_) ++needed[w];
+        for (const auto& [w, n] : needed) {
+            const auto& row = lexicon_.counts_.find(w)->second;
+            if (std::find_if(row.begin(), row.end(), [&](const auto& e) { return e.first == k_; })->second < n) return;
+        }
+        lexicon_.adjust(k_, words_, -1);
+        active_ = true;
+    }
+    ~lexicon_leave_out() {
+        if (active_) lexicon_.adjust(k_, words_, +1);
+    }
+    lexicon_leave_out(const lexicon_leave_out&) = delete;
+    lexicon_leave_out& operator=(const lexicon_leave_out&) = delete;
+
+private:
+    carrier_lexicon& lexicon_;
+    std::size_t k_;
+    std::vector<std::string> words_;
+    bool active_ = false;
+};
+
+}  // namespace detail
+
 /// Number of features of paraphrase_features().
-inline constexpr std::size_t paraphrase_feature_count = 12;
+inline constexpr std::size_t paraphrase_feature_count = 16;
 
 /// The names of the features of paraphrase_features(), in their fixed order (also the names written in
 /// a paraphrase model file):
@@ -408,23 +756,37 @@ inline constexpr std::size_t paraphrase_feature_count = 12;
 /// 10 `carrier_similarity`: word similarity of the carrier phrases: the later turn's words outside its
 ///    slots against the failed turn's words minus those that best match a slot-value word with
 ///    similarity >= 0.5; 0 without annotation;
-/// 11 `slot_fraction`: the later turn's slot-value words / its words; 0 without annotation.
+/// 11 `slot_fraction`: the later turn's slot-value words / its words; 0 without annotation;
+/// 12 `intent_known`: 1 when the later turn has an intent that the detector's carrier_lexicon knows;
+/// 13 `carrier_intent`: then the lexicon's probability of that intent given the failed turn's carrier
+///    words (its words outside those taken by slot values, as in `carrier_similarity`; all its words
+///    without annotation), else 0. A request said in another carrier phrase of the same intent scores high
+///    here although its carrier similarity is low;
+/// 14 `carrier_intent_word`: the largest probability of that intent given one of those carrier words alone
+///    (carrier_lexicon::word_intent_probability), else 0: one telling word ("alarm") among filler words
+///    ("would you mind to ... thanks") still shows;
+/// 15 `later_coverage`: mean over the later turn's words of the best code-point similarity against any
+///    word of the failed turn (1 when the later turn has no words): a rephrase that strips a request down
+///    to its core is covered by it.
 inline constexpr std::array<std::string_view, paraphrase_feature_count> paraphrase_feature_names = {
     "char_similarity", "word_similarity", "length_ratio",      "jaccard",          "prefix_kept",   "suffix_kept",
     "has_annotation",  "slot_coverage",   "slot_exact",        "slot_min_coverage", "carrier_similarity",
-    "slot_fraction"};
+    "slot_fraction",   "intent_known",    "carrier_intent",    "carrier_intent_word", "later_coverage"};
 
 /// The features of one pair, in the order of paraphrase_feature_names.
 using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
 
 /// Slot-aware features of (failed text, later turn's words and slots); see paraphrase_feature_names.
 /// `later_annotation` is the later turn's `[slot : value]` markup when it has one (its text is used for
-/// the later side then, else `later_text`). Every feature is in [0, 1]. Time O(m n * word length^2) for
-/// m and n words.
+/// the later side then, else `later_text`); `later_intent` its intent, and `lexicon` the carrier words of
+/// the intents (no lexicon, or no intent: features 12 and 13 are 0). Every feature is in [0, 1].
+/// Time O(m n * word length^2 + m * intents) for m and n words.
 /// \throws invalid_utf8 on invalid text; annotation_error (naming the markup) when the markup is malformed.
 [[nodiscard]] inline paraphrase_feature_vector paraphrase_features(std::string_view failed_text,
                                                                    std::string_view later_text,
-                                                                   const std::optional<std::string>& later_annotation) {
+                                                                   const std::optional<std::string>& later_annotation,
+                                                                   const std::optional<std::string>& later_intent = {},
+                                                                   const carrier_lexicon* lexicon = nullptr) {
     paraphrase_feature_vector f{};
     std::vector<std::string> a = paraphrase_words(failed_text);
     std::vector<std::string> b;
@@ -469,10 +831,31 @@ using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
         f[4] = static_cast<double>(p) / static_cast<double>(shorter);
         f[5] = static_cast<double>(s) / static_cast<double>(shorter);
     }
-    if (!later_annotation) return f;
-    f[6] = 1.0;
+    const auto intent_features = [&](std::span<const std::string> carrier) {
+        if (lexicon == nullptr || !later_intent) return;
+        if (const auto p = lexicon->intent_probability(carrier, *later_intent)) {
+            f[12] = 1.0;
+            f[13] = *p;
+            f[14] = *lexicon->word_intent_probability(carrier, *later_intent);
+        }
+    };
     std::vector<std::u32string> ca;
     for (const auto& w : a) ca.push_back(decode_utf8(w));
+    {
+        double sum = 0.0;
+        for (const auto& w : b) {
+            const std::u32string v = decode_utf8(w);
+            double best = 0.0;
+            for (const auto& x : ca) best = std::max(best, levenshtein_similarity(x, v));
+            sum += best;
+        }
+        f[15] = b.empty() ? 1.0 : sum / static_cast<double>(b.size());
+    }
+    if (!later_annotation) {
+        intent_features(a);
+        return f;
+    }
+    f[6] = 1.0;
     std::vector<char> taken(a.size(), 0);  // failed words that match a slot-value word
     std::size_t value_words = 0, exact = 0;
     double coverage = 0.0, min_coverage = 1.0;
@@ -511,12 +894,15 @@ using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
     }
     f[10] = word_similarity_scorer::similarity(carrier_a, carrier_b);
     f[11] = b.empty() ? 0.0 : static_cast<double>(value_words) / static_cast<double>(b.size());
+    intent_features(carrier_a);
     return f;
 }
 
-/// paraphrase_features(failed.text, later.text, later.annotation). \throws as the other overload.
-[[nodiscard]] inline paraphrase_feature_vector paraphrase_features(const turn& failed, const turn& later) {
-    return paraphrase_features(failed.text, later.text, later.annotation);
+/// paraphrase_features(failed.text, later.text, later.annotation, later.intent, lexicon).
+/// \throws as the other overload.
+[[nodiscard]] inline paraphrase_feature_vector paraphrase_features(const turn& failed, const turn& later,
+                                                                   const carrier_lexicon* lexicon = nullptr) {
+    return paraphrase_features(failed.text, later.text, later.annotation, later.intent, lexicon);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -529,8 +915,13 @@ struct paraphrase_example {
     std::string failed;            ///< the failed turn's text (possibly with simulated recognition noise)
     std::string later;             ///< the later turn's text
     std::string later_annotation;  ///< the later turn's `[slot : value]` markup; empty when it has none
+    std::string later_intent;      ///< the later turn's intent; empty when it has none
+    /// The failed side as the corpus had it, before noise (`[slot : value]` markup), and its intent; the
+    /// training leaves its carrier out of the lexicon (see paraphrase_feature_matrix). Empty when unknown.
+    std::string failed_annotation;
+    std::string failed_intent;  ///< see failed_annotation
     bool paraphrase = false;       ///< whether `later` rephrases `failed`
-    std::string kind;              ///< how it was made: positive, repeat, slot_negative, intent_negative, unrelated
+    std::string kind;              ///< how it was made: positive, repeat, slot_negative, intent_negative, unrelated, related
 
     friend bool operator==(const paraphrase_example&, const paraphrase_example&) = default;
 };
@@ -540,17 +931,29 @@ struct paraphrase_training_options {
     std::uint64_t seed = 1;                 ///< seed of every random choice [1]
     std::size_t positives = 2000;           ///< generator positives: two carriers, same values [2000]
     std::size_t repeats = 1000;             ///< positives repeating one utterance, the failed side noisy [1000]
-    std::size_t slot_negatives = 1000;      ///< generator slot negatives [1000]
-    std::size_t intent_negatives = 1000;    ///< generator intent negatives [1000]
-    std::size_t unrelated_negatives = 3000; ///< an utterance followed by one of another intent [3000]
+    // As many negatives as positives, so the detector decides on the evidence with even odds: how often a
+    // turn after a failure rephrases it is the log's own, unknown to the generator.
+    std::size_t slot_negatives = 750;       ///< generator slot negatives [750]
+    std::size_t intent_negatives = 750;     ///< generator intent negatives [750]
+    std::size_t unrelated_negatives = 750;  ///< an utterance followed by one of another intent [750]
+    /// An utterance followed by another request of the same intent: one with slots whose values differ
+    /// (a user who gives up often asks for something related at once) [750].
+    std::size_t related_negatives = 750;
     /// Share of examples whose later turn carries no annotation, as in a log where the rephrase failed too
     /// or the NLU gave no markup [0.25]; their slot features are 0 and has_annotation tells the model.
     double unannotated = 0.25;
+    /// Share of the annotated examples whose later turn's intent is withheld [0.15], so that the detector
+    /// also decides well when a log's intent is one its carrier_lexicon never saw (a saved model used on
+    /// another log): the `intent_known` feature tells the model.
+    double unknown_intent = 0.15;
     /// Probability that the failed side of an example gets recognition noise [0.7], whatever its label,
     /// so that noise says nothing about the label (hard negatives keep the exact slot values otherwise,
     /// and the model would learn that exact values mean "not a rephrase"). Noise, each part
     /// drawn on its own: one or two character edits on each slot word (probability 0.5 per word), one
-    /// dropped word (0.25), the last one or two words cut off (0.15), when the text has words to spare.
+    /// dropped word (0.25), the last one or two words cut off (0.15), when the text has words to spare;
+    /// one to three intent-neutral words put in front (0.25) and one or two after (0.15), as users wrap a
+    /// request in words of their own ("so can you ... please"). Intent-neutral words are the corpus's
+    /// carrier words found in the carriers of at least half of its intents (and of two).
     double noise = 0.7;
     double c = 1.0;                         ///< C of the logistic regression [1]
 };
@@ -579,9 +982,25 @@ inline std::string mishear(std::string_view word, splitmix64& rng) {
     return encode_utf8(w);
 }
 
+/// The carrier words found in the carriers of at least half of the corpus's intents, and of two; sorted.
+inline std::vector<std::string> intent_neutral_words(std::span<const labelled_utterance> corpus) {
+    std::map<std::string, std::set<std::string_view>, std::less<>> intents_of;
+    std::set<std::string_view> intents;
+    for (const auto& u : corpus) {
+        intents.insert(u.intent);
+        for (auto& w : carrier_words(u.annotation)) intents_of[std::move(w)].insert(u.intent);
+    }
+    const std::size_t needed = std::max<std::size_t>(2, (intents.size() + 1) / 2);
+    std::vector<std::string> neutral;
+    for (const auto& [w, in] : intents_of) {
+        if (in.size() >= needed) neutral.push_back(w);
+    }
+    return neutral;
+}
+
 /// The text of `u` with recognition noise (see paraphrase_training_options::noise), words joined by
 /// single spaces.
-inline std::string noisy_text(const annotated_text& u, splitmix64& rng) {
+inline std::string noisy_text(const annotated_text& u, std::span<const std::string> neutral, splitmix64& rng) {
     const auto tokens = tokenize_annotated(u, {.fold_case = true});
     std::vector<std::string> words;
     for (std::size_t k = 0; k < tokens.tokens.size(); ++k) {
@@ -596,6 +1015,14 @@ inline std::string noisy_text(const annotated_text& u, splitmix64& rng) {
     }
     if (words.size() > 2 && rng.unit() < 0.25) words.erase(words.begin() + static_cast<std::ptrdiff_t>(rng.below(words.size())));
     if (words.size() > 3 && rng.unit() < 0.15) words.resize(words.size() - 1 - rng.below(2));
+    if (!neutral.empty() && rng.unit() < 0.25) {
+        std::vector<std::string> front;
+        for (std::size_t n = 1 + rng.below(3); n > 0; --n) front.push_back(neutral[rng.below(neutral.size())]);
+        words.insert(words.begin(), front.begin(), front.end());
+    }
+    if (!neutral.empty() && rng.unit() < 0.15) {
+        for (std::size_t n = 1 + rng.below(2); n > 0; --n) words.push_back(neutral[rng.below(neutral.size())]);
+    }
     std::string text;
     for (const auto& w : words) text += (text.empty() ? "" : " ") + w;
     return text;
@@ -607,9 +1034,10 @@ inline std::string noisy_text(const annotated_text& u, splitmix64& rng) {
 /// negatives are mostly unrelated follow-ups and whose positives are often misheard): the pairs of
 /// paraphrase_generator (positives, slot and intent negatives; `failed` is the first utterance,
 /// `later` the second), `repeats` positives whose failed side is the same utterance, `unrelated`
-/// negatives pairing an utterance with one of another intent, recognition noise on the failed side and,
-/// for a share of examples, no annotation on the later side. Ordered by kind as listed, deterministic for
-/// a corpus (same order), options and seed.
+/// negatives pairing an utterance with one of another intent, `related` negatives pairing it with another
+/// request of its intent whose slot values differ, recognition noise on the failed side and, for a share
+/// of examples, no annotation (or no intent) on the later side. Ordered by kind as listed, deterministic
+/// for a corpus (same order), options and seed.
 /// Time O(corpus * log + examples * text length).
 /// \throws invalid_argument when the corpus has fewer than two intents, or as paraphrase_generator.
 [[nodiscard]] inline std::vector<paraphrase_example> paraphrase_training_examples(
@@ -628,59 +1056,118 @@ inline std::string noisy_text(const annotated_text& u, splitmix64& rng) {
     if (!(options.unannotated >= 0.0 && options.unannotated <= 1.0)) {
         throw invalid_argument(fmt::format("paraphrase training: unannotated {} is outside [0, 1]", options.unannotated));
     }
+    if (!(options.unknown_intent >= 0.0 && options.unknown_intent <= 1.0)) {
+        throw invalid_argument(
+            fmt::format("paraphrase training: unknown_intent {} is outside [0, 1]", options.unknown_intent));
+    }
     const auto pairs = generate_paraphrase_pairs(corpus, {.seed = options.seed,
                                                           .positives = options.positives,
                                                           .slot_negatives = options.slot_negatives,
                                                           .intent_negatives = options.intent_negatives});
     detail::splitmix64 rng(options.seed ^ 0x6a09e667f3bcc909ull);
+    const std::vector<std::string> neutral = detail::intent_neutral_words(corpus);
     std::vector<paraphrase_example> out;
-    auto add = [&](const annotated_text& failed, const annotated_text& later, bool positive, std::string_view kind) {
+    auto add = [&](const labelled_utterance& failed_side, const labelled_utterance& later, bool positive,
+                   std::string_view kind) {
+        const annotated_text& failed = failed_side.annotation;
         std::string f = failed.text;
         if (rng.unit() < options.noise) {
-            f = detail::noisy_text(failed, rng);
+            f = detail::noisy_text(failed, neutral, rng);
             if (f.empty()) f = failed.text;
         }
-        std::string markup = rng.unit() < options.unannotated ? std::string() : to_markup(later);
-        out.push_back({std::move(f), later.text, std::move(markup), positive, std::string(kind)});
+        std::string markup, intent;
+        if (!(rng.unit() < options.unannotated)) {
+            markup = to_markup(later.annotation);
+            if (!(rng.unit() < options.unknown_intent)) intent = later.intent;
+        }
+        out.push_back({std::move(f), later.annotation.text, std::move(markup), std::move(intent),
+                       to_markup(failed), failed_side.intent, positive, std::string(kind)});
     };
     for (const auto& p : pairs) {
-        if (p.kind == pair_kind::positive) add(p.first.annotation, p.second.annotation, true, "positive");
+        if (p.kind == pair_kind::positive) add(p.first, p.second, true, "positive");
     }
     for (std::size_t k = 0; k < options.repeats; ++k) {
         const auto& u = corpus[rng.below(corpus.size())];
-        add(u.annotation, u.annotation, true, "repeat");
+        add(u, u, true, "repeat");
     }
     for (const auto& p : pairs) {
-        if (p.kind != pair_kind::positive) add(p.first.annotation, p.second.annotation, false, to_string(p.kind));
+        if (p.kind != pair_kind::positive) add(p.first, p.second, false, to_string(p.kind));
     }
     for (std::size_t k = 0, attempts = 0; k < options.unrelated_negatives && attempts < 20 * options.unrelated_negatives;
          ++attempts) {
         const auto& a = corpus[rng.below(corpus.size())];
         const auto& b = corpus[rng.below(corpus.size())];
         if (a.intent == b.intent) continue;
-        add(a.annotation, b.annotation, false, "unrelated");
+        add(a, b, false, "unrelated");
         ++k;
+    }
+    {
+        std::map<std::string_view, std::vector<std::size_t>> by_intent;
+        for (std::size_t n = 0; n < corpus.size(); ++n) by_intent[corpus[n].intent].push_back(n);
+        const auto values = [](const annotated_text& a) {
+            std::set<std::pair<std::string, std::string>> v;
+            for (const auto& s : a.slots) v.emplace(s.label, normalize_utterance(a.text.substr(s.begin, s.end - s.begin)));
+            return v;
+        };
+        for (std::size_t k = 0, attempts = 0; k < options.related_negatives && attempts < 20 * options.related_negatives;
+             ++attempts) {
+            const auto& a = corpus[rng.below(corpus.size())];
+            const auto& same = by_intent.at(a.intent);
+            const auto& b = corpus[same[rng.below(same.size())]];
+            if (b.annotation.slots.empty() || values(a.annotation) == values(b.annotation)) continue;
+            add(a, b, false, "related");
+            ++k;
+        }
     }
     return out;
 }
 
-/// The trained paraphrase detector: logistic regression over paraphrase_features(). It models
-/// paraphrase_scorer: `model(failed, later)` is the probability that `later` rephrases `failed`.
+/// The features of training examples, one row per example in order, with labels (1 paraphrase), using
+/// `lexicon` for the intent features. An example whose failed side's corpus utterance is known
+/// (failed_annotation, failed_intent) is scored with that carrier left out of the lexicon (leave-one-out),
+/// so that the detector learns what the intent features look like for a phrasing the lexicon never saw,
+/// as a log's failed requests often are. O(examples * feature cost). \throws as paraphrase_features();
+/// annotation_error for a malformed failed_annotation.
+[[nodiscard]] inline std::pair<Eigen::MatrixXd, Eigen::VectorXd> paraphrase_feature_matrix(
+    std::span<const paraphrase_example> examples, const carrier_lexicon& lexicon) {
+    Eigen::MatrixXd x(static_cast<Eigen::Index>(examples.size()), static_cast<Eigen::Index>(paraphrase_feature_count));
+    Eigen::VectorXd y(static_cast<Eigen::Index>(examples.size()));
+    const auto optional = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional<std::string>(s); };
+    carrier_lexicon scratch = lexicon;
+    for (std::size_t i = 0; i < examples.size(); ++i) {
+        const auto& e = examples[i];
+        std::optional<detail::lexicon_leave_out> left_out;
+        if (!e.failed_annotation.empty() && !e.failed_intent.empty()) {
+            left_out.emplace(scratch, e.failed_intent, detail::carrier_words(parse_markup(e.failed_annotation)));
+        }
+        const auto f = paraphrase_features(e.failed, e.later, optional(e.later_annotation), optional(e.later_intent),
+                                           &scratch);
+        for (std::size_t k = 0; k < f.size(); ++k) x(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k)) = f[k];
+        y[static_cast<Eigen::Index>(i)] = e.paraphrase ? 1.0 : 0.0;
+    }
+    return {std::move(x), std::move(y)};
+}
+
+/// The trained paraphrase detector: logistic regression over paraphrase_features(), with the
+/// carrier_lexicon of its training corpus for the intent features. It models paraphrase_scorer:
+/// `model(failed, later)` is the probability that `later` rephrases `failed`. Immutable; safe to share
+/// between threads.
 class paraphrase_model {
 public:
     /// The `kind` written in a paraphrase model file.
     static constexpr std::string_view kind = "paraphrase";
 
-    /// Wraps a logistic model over the paraphrase features. O(d).
+    /// Wraps a logistic model over the paraphrase features and the lexicon it was trained with. O(d).
     /// \throws invalid_argument when its feature names are not paraphrase_feature_names, in order.
-    explicit paraphrase_model(logistic_model model) : model_(std::move(model)) {
+    paraphrase_model(logistic_model model, carrier_lexicon lexicon)
+        : model_(std::move(model)), lexicon_(std::move(lexicon)) {
         if (const auto problem = check_names(model_.feature_names())) throw invalid_argument("paraphrase model: " + *problem);
     }
 
     /// The probability that `later` rephrases `failed`: the model's probability of
-    /// paraphrase_features(failed, later). \throws as paraphrase_features().
+    /// paraphrase_features(failed, later, &lexicon()). \throws as paraphrase_features().
     [[nodiscard]] double operator()(const turn& failed, const turn& later) const {
-        return probability(paraphrase_features(failed, later));
+        return probability(paraphrase_features(failed, later, &lexicon_));
     }
     /// The probability of given features. O(features). Never throws.
     [[nodiscard]] double probability(const paraphrase_feature_vector& features) const {
@@ -688,24 +1175,34 @@ public:
     }
     /// The underlying logistic model. O(1).
     [[nodiscard]] const logistic_model& logistic() const noexcept { return model_; }
+    /// The carrier lexicon of the intent features. O(1).
+    [[nodiscard]] const carrier_lexicon& lexicon() const noexcept { return lexicon_; }
 
-    /// Writes the model file (logistic.hpp's format, kind "paraphrase"). O(features).
-    void save(std::ostream& out) const { model_.save(out, kind); }
+    /// Writes the model file: logistic.hpp's format with kind "paraphrase", then the lexicon
+    /// (carrier_lexicon::save). O(features + lexicon size).
+    void save(std::ostream& out) const {
+        model_.save(out, kind);
+        lexicon_.save(out);
+    }
     /// Reads a model file written by save(); `source` names it in errors. O(file size).
     /// \throws model_format_error naming the source, line and field for a malformed file, another format
-    ///         version, another kind of model, or features other than paraphrase_feature_names.
+    ///         version, another kind of model, features other than paraphrase_feature_names, or a missing
+    ///         or malformed lexicon.
     [[nodiscard]] static paraphrase_model load(std::istream& in, std::string_view source) {
         auto model = logistic_model::load(in, source, kind);
         if (const auto problem = check_names(model.feature_names())) {
             throw model_format_error(fmt::format("{}:4: field 'features': {}", source, *problem), 4);
         }
-        return paraphrase_model(std::move(model));
+        auto lexicon = carrier_lexicon::load(in, source, logistic_lines);
+        return paraphrase_model(std::move(model), std::move(lexicon));
     }
 
-    /// Equal logistic models. O(features).
+    /// Equal logistic models and lexicons. O(features + lexicon size).
     friend bool operator==(const paraphrase_model&, const paraphrase_model&) = default;
 
 private:
+    static constexpr std::size_t logistic_lines = 9;  // the lines of logistic_model::save
+
     static std::optional<std::string> check_names(const std::vector<std::string>& names) {
         bool same = names.size() == paraphrase_feature_count;
         for (std::size_t k = 0; same && k < names.size(); ++k) same = names[k] == paraphrase_feature_names[k];
@@ -717,32 +1214,19 @@ private:
     }
 
     logistic_model model_;
+    carrier_lexicon lexicon_;
 };
 
-/// The features of training examples, one row per example in order, with labels (1 paraphrase).
-/// O(examples * feature cost). \throws as paraphrase_features().
-[[nodiscard]] inline std::pair<Eigen::MatrixXd, Eigen::VectorXd> paraphrase_feature_matrix(
-    std::span<const paraphrase_example> examples) {
-    Eigen::MatrixXd x(static_cast<Eigen::Index>(examples.size()), static_cast<Eigen::Index>(paraphrase_feature_count));
-    Eigen::VectorXd y(static_cast<Eigen::Index>(examples.size()));
-    for (std::size_t i = 0; i < examples.size(); ++i) {
-        const auto& e = examples[i];
-        const auto f = paraphrase_features(
-            e.failed, e.later, e.later_annotation.empty() ? std::nullopt : std::optional<std::string>(e.later_annotation));
-        for (std::size_t k = 0; k < f.size(); ++k) x(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(k)) = f[k];
-        y[static_cast<Eigen::Index>(i)] = e.paraphrase ? 1.0 : 0.0;
-    }
-    return {std::move(x), std::move(y)};
-}
-
-/// Trains the paraphrase detector on paraphrase_training_examples(corpus, options) with
-/// fit_logistic(C = options.c). Deterministic. Time O(corpus * log + examples * feature cost).
+/// Trains the paraphrase detector: a carrier_lexicon of the corpus, and fit_logistic(C = options.c) on
+/// paraphrase_feature_matrix(paraphrase_training_examples(corpus, options), lexicon). Deterministic.
+/// Time O(corpus * log + examples * feature cost).
 /// \throws invalid_argument when the corpus has fewer than two intents or gives no positive or no
 ///         negative example, or as paraphrase_training_examples().
 [[nodiscard]] inline paraphrase_model train_paraphrase_model(std::span<const labelled_utterance> corpus,
                                                              const paraphrase_training_options& options = {}) {
     const auto examples = paraphrase_training_examples(corpus, options);
-    const auto [x, y] = paraphrase_feature_matrix(examples);
+    carrier_lexicon lexicon(corpus);
+    const auto [x, y] = paraphrase_feature_matrix(examples, lexicon);
     const double positives = y.sum();
     if (positives == 0.0 || positives == static_cast<double>(y.size())) {
         throw invalid_argument(fmt::format("paraphrase training: the corpus of {} utterances gave {} positive and {} "
@@ -750,7 +1234,7 @@ private:
                                            corpus.size(), positives, static_cast<double>(y.size()) - positives));
     }
     std::vector<std::string> names(paraphrase_feature_names.begin(), paraphrase_feature_names.end());
-    return paraphrase_model(fit_logistic(x, y, {.c = options.c}, std::move(names)));
+    return paraphrase_model(fit_logistic(x, y, {.c = options.c}, std::move(names)), std::move(lexicon));
 }
 
 /// The training corpus of the paraphrase detector, collected from a session log itself: its successful

@@ -35,8 +35,9 @@ def read_model(path):
     with open(path, encoding="utf-8") as f:
         lines = f.read().splitlines()
     assert lines[0] == "selflearn-logistic-model 1", lines[0]
-    assert lines[-1] == "end", lines[-1]
-    for line in lines[1:-1]:
+    end = lines.index("end")  # the logistic part; the carrier lexicon of the intent features follows it
+    assert lines[end + 1].startswith("carrier-lexicon "), lines[end + 1]
+    for line in lines[1:end]:
         key, *values = line.split(" ")
         fields[key] = values
     assert fields["kind"] == ["paraphrase"], fields["kind"]
