@@ -73,7 +73,7 @@ int run_failure_points(const cli::arguments& args) {
     // Weak supervision: the rephrase comparison labels defects; the signal floors are fitted to them.
     std::vector<selflearn::labelled_defect> labelled;
     for (const auto& d : defects) {
-        if (d.by_rephrase.stage) labelled.push_back({d.defect, *d.by_rephrase.stage});
+        if (d.by_rephrase.stage) labelled.push_back(selflearn::label_defect(d.defect, *d.by_rephrase.stage));
     }
     const selflearn::signal_thresholds thresholds = selflearn::calibrate_signal_thresholds(labelled);
     std::cerr << "selflearn failure-points: " << defects.size() << " defect(s), " << labelled.size()
@@ -111,7 +111,7 @@ const cli::registration failure_points_command{cli::command{
         "each turn within --window seconds of the one before, all paraphrasing the defect (score >=\n"
         "--threshold); the two are compared stage by stage. Defects without one get the first stage whose\n"
         "signal is bad, with floors calibrated on the defects the rephrases labelled. See\n"
-        "docs/failure_point.md for the rules.",
+        "docs/failure-points.md for the rules.",
     .options = cli::with_paraphrase_options(
         {{"window", "SECONDS", "maximum gap between a turn and the next turn of its rephrase chain (inclusive)", "60"},
          {"near-match", "X", "largest word cost (0, 1] at which a rephrase word repairs a misheard one", "0.5"},
