@@ -241,3 +241,37 @@ TEST_CASE("blame_counts merged from parts equal the counts of the whole") {
     for (auto c : whole.totals()) sum += c;
     CHECK(sum == 500);
 }
+
+TEST_CASE("conditional thresholds: floors per downstream outcome, each exact") {
+    // With an unresolved entity, ASR confidences below 0.8 are misheard words; with everything downstream
+    // fine, only those below 0.5 are (the others misread phrasings, NLU confidence below 0.6).
+    std::vector<turn> turns;
+    std::vector<labelled_defect> labelled;
+    for (int i = 0; i <= 100; ++i) {
+        for (const bool unresolved : {false, true}) {
+            turn t = make("x");
+            t.asr_confidence = i / 100.0;
+            t.confidence = (100 - i) / 100.0;
+            if (unresolved) t.resolution = entity_resolution::unresolved;
+            const failure_stage s = i < (unresolved ? 80 : 50) ? failure_stage::asr
+                                    : unresolved              ? failure_stage::resolution
+                                    : t.confidence < 0.6      ? failure_stage::nlu
+                                                              : failure_stage::skill;
+            if (s == failure_stage::skill) t.status = "error";
+            turns.push_back(t);
+            labelled.push_back(label_defect(t, s));
+        }
+    }
+    const conditional_thresholds th = calibrate_conditional_thresholds(labelled);
+    CHECK(th.by_downstream[0].asr_floor == doctest::Approx(0.495));
+    CHECK(th.by_downstream[1].asr_floor == doctest::Approx(0.795));
+    for (std::size_t i = 0; i < turns.size(); ++i) CHECK(isolate_by_conditional_signals(turns[i], th).stage == labelled[i].stage);
+    // One pair of floors cannot separate them.
+    const signal_thresholds pooled = calibrate_signal_thresholds(labelled);
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < turns.size(); ++i) right += isolate_by_signals(turns[i], pooled).stage == labelled[i].stage;
+    CHECK(right < turns.size());
+    // Outcomes without labelled defects get the pooled floors.
+    CHECK(th.by_downstream[2] == pooled);
+    CHECK(calibrate_conditional_thresholds({}, {0.25, 0.75}).by_downstream[1] == signal_thresholds{0.25, 0.75});
+}

@@ -75,16 +75,21 @@ int run_failure_points(const cli::arguments& args) {
     for (const auto& d : defects) {
         if (d.by_rephrase.stage) labelled.push_back(selflearn::label_defect(d.defect, *d.by_rephrase.stage));
     }
-    const selflearn::signal_thresholds thresholds = selflearn::calibrate_signal_thresholds(labelled);
+    const selflearn::conditional_thresholds thresholds = selflearn::calibrate_conditional_thresholds(labelled);
     std::cerr << "selflearn failure-points: " << defects.size() << " defect(s), " << labelled.size()
-              << " labelled by their rephrase; signal floors asr " << thresholds.asr_floor << ", nlu "
-              << thresholds.nlu_floor << '\n';
+              << " labelled by their rephrase; signal floors (asr, nlu)";
+    const char* outcome[] = {"downstream fine", "entity not resolved", "handler error"};
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto& f = thresholds.by_downstream[i];
+        std::cerr << (i ? "; " : " ") << outcome[i] << ' ' << f.asr_floor << ", " << f.nlu_floor;
+    }
+    std::cerr << '\n';
 
     cli::output out(args);
     for (const auto& d : defects) {
         // rephrase_then_signals, with the comparison already made.
         const bool by_rephrase = d.by_rephrase.stage.has_value();
-        const selflearn::failure_point p = by_rephrase ? d.by_rephrase : selflearn::isolate_by_signals(d.defect, thresholds);
+        const selflearn::failure_point p = by_rephrase ? d.by_rephrase : selflearn::isolate_by_conditional_signals(d.defect, thresholds);
         cli::json evidence = {{"method", by_rephrase ? "rephrase" : "signals"}, {"reason", p.evidence}};
         if (d.rephrase) evidence["rephrase"] = *d.rephrase;
         out.write({{"session", d.defect.session},

@@ -364,6 +364,47 @@ private:
     return best;
 }
 
+/// Signal floors conditioned on what the downstream signals show. An error propagates (a misheard slot word
+/// often leaves its entity unresolved; a misread request may break the handler), so the evidence an ASR or
+/// NLU confidence gives depends on whether the entity resolved and the handler succeeded: the floors are
+/// kept per downstream outcome, index 0 when neither the resolution nor the status is bad, 1 when the
+/// entities are unresolved or ambiguous, 2 when only the status is an error.
+struct conditional_thresholds {
+    std::array<signal_thresholds, 3> by_downstream{};
+
+    /// The index of by_downstream for a turn whose signal rule names `downstream` when neither confidence
+    /// is bad (nullopt, resolution or skill). O(1); never throws.
+    [[nodiscard]] static constexpr std::size_t index(std::optional<failure_stage> downstream) noexcept {
+        return !downstream ? 0 : *downstream == failure_stage::resolution ? 1 : 2;
+    }
+
+    friend bool operator==(const conditional_thresholds&, const conditional_thresholds&) = default;
+};
+
+/// isolate_by_signals() of `t` with the floors of its downstream outcome (conditional_thresholds). O(1).
+/// \throws invalid_argument when a floor is outside [0, 1] or NaN.
+[[nodiscard]] inline failure_point isolate_by_conditional_signals(const turn& t, const conditional_thresholds& thresholds) {
+    turn rest;
+    rest.resolution = t.resolution;
+    rest.status = t.status;
+    return isolate_by_signals(t, thresholds.by_downstream[conditional_thresholds::index(isolate_by_signals(rest).stage)]);
+}
+
+/// The conditional floors that maximise the number of `labelled` defects on which isolate_by_conditional_signals()
+/// returns the label: the defects of the three downstream outcomes are disjoint, so each outcome's floors
+/// are calibrate_signal_thresholds() of its own defects, and together they are the exact optimum. An outcome
+/// with no labelled defect gets the floors calibrated on all of them (`fallback` when there are none). Time
+/// O(k log k), k the defects. \throws invalid_argument as calibrate_signal_thresholds().
+[[nodiscard]] inline conditional_thresholds calibrate_conditional_thresholds(std::span<const labelled_defect> labelled,
+                                                                             const signal_thresholds& fallback = {}) {
+    const signal_thresholds pooled = calibrate_signal_thresholds(labelled, fallback);
+    std::array<std::vector<labelled_defect>, 3> groups;
+    for (const auto& d : labelled) groups[conditional_thresholds::index(d.downstream)].push_back(d);
+    conditional_thresholds result;
+    for (std::size_t i = 0; i < groups.size(); ++i) result.by_downstream[i] = calibrate_signal_thresholds(groups[i], pooled);
+    return result;
+}
+
 /// A failure-point model: called as `model(failed, success)` with the defect and its successful rephrase
 /// (nullptr when the user gave up), returns a failure_point. A trained model (such as FPI's) satisfying it
 /// replaces the built-in rephrase_then_signals.
