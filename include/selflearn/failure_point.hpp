@@ -11,7 +11,10 @@
 /// - isolate_by_signals(): the first stage whose own signal is bad (ASR confidence, NLU confidence,
 ///   entity resolution, handler status), for defects without a rephrase;
 /// - calibrate_signal_thresholds(): the signal floors learned from the defects that the rephrase
-///   comparison labelled (weak supervision: no human label is needed);
+///   comparison labelled (weak supervision: no human label is needed), exactly, in O(k log k);
+/// - conditional_thresholds, isolate_by_conditional_signals(), calibrate_conditional_thresholds(): the
+///   floors kept per downstream outcome (entity resolved and handler fine, entity not resolved, handler
+///   error), since an error propagates;
 /// - failure_point_model: the concept any isolator (a trained model too) satisfies;
 /// - blame_counts: mergeable counts of defects per request and stage (map/reduce).
 
