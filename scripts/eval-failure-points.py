@@ -3,7 +3,8 @@
 
     scripts/eval-failure-points.py LOG.jsonl FAILURE_POINTS.jsonl
 
-A defect's gold stage is its "gold_stage" field when present; otherwise it is derived from the
+A defect's gold stage is its "gold_stage" field when present (`selflearn simulate --gold-failure on` writes
+it, with failures at all four stages); otherwise it is derived from the
 simulator's "gold_failure": misrecognition and other_phrasing_misheard -> asr (a misheard word), carrier,
 truncation and other_phrasing -> nlu (a phrasing the NLU does not understand). Undetermined predictions
 (null) count as wrong. Macro-F1 averages the per-stage F1 over the gold stages present.

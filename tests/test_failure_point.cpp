@@ -5,6 +5,7 @@
 #include <selflearn/failure_point.hpp>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <cstddef>
 #include <optional>
@@ -122,20 +123,24 @@ TEST_CASE("calibrate_signal_thresholds finds the best floors (brute force over a
     std::uniform_int_distribution<int> hundredth(0, 100);
     std::uniform_int_distribution<int> stage(0, 3);
     std::bernoulli_distribution coin(0.5);
-    for (int round = 0; round < 30; ++round) {
+    for (int round = 0; round < 40; ++round) {
+        std::vector<turn> turns;
+        std::vector<failure_stage> labels;
         std::vector<labelled_defect> labelled;
-        const int k = 1 + round % 12;
+        const int k = round < 30 ? 1 + round % 12 : 40 + round;
         for (int i = 0; i < k; ++i) {
             turn t = make("x");
             if (coin(rng)) t.asr_confidence = hundredth(rng) / 100.0;
             if (coin(rng)) t.confidence = hundredth(rng) / 100.0;
             if (coin(rng)) t.resolution = coin(rng) ? entity_resolution::resolved : entity_resolution::unresolved;
             if (coin(rng)) t.status = coin(rng) ? "ok" : "error";
-            labelled.push_back({t, static_cast<failure_stage>(stage(rng))});
+            turns.push_back(t);
+            labels.push_back(static_cast<failure_stage>(stage(rng)));
+            labelled.push_back(label_defect(t, labels.back()));
         }
         const auto correct = [&](const signal_thresholds& th) {
             std::size_t c = 0;
-            for (const auto& d : labelled) c += isolate_by_signals(d.defect, th).stage == d.stage;
+            for (std::size_t i = 0; i < turns.size(); ++i) c += isolate_by_signals(turns[i], th).stage == labels[i];
             return c;
         };
         // Values are multiples of 0.01, so every distinct outcome is reached on the 0.005 grid.
@@ -151,17 +156,47 @@ TEST_CASE("calibrate_signal_thresholds finds the best floors (brute force over a
 }
 
 TEST_CASE("calibration recovers floors that generated the labels") {
+    std::vector<turn> turns;
     std::vector<labelled_defect> labelled;
     for (int i = 0; i <= 100; ++i) {
         turn t = make("x");
         t.asr_confidence = i / 100.0;
         t.confidence = 0.9;
-        labelled.push_back({t, i < 37 ? failure_stage::asr : failure_stage::skill});
-        labelled.back().defect.status = "error";
+        t.status = "error";
+        turns.push_back(t);
+        labelled.push_back(label_defect(t, i < 37 ? failure_stage::asr : failure_stage::skill));
     }
     const auto th = calibrate_signal_thresholds(labelled);
     CHECK(th.asr_floor == doctest::Approx(0.365));
-    for (const auto& d : labelled) CHECK(isolate_by_signals(d.defect, th).stage == d.stage);
+    for (std::size_t i = 0; i < turns.size(); ++i) CHECK(isolate_by_signals(turns[i], th).stage == labelled[i].stage);
+}
+
+TEST_CASE("label_defect keeps what the signal rule reads; calibration scales to many defects") {
+    turn t = make("x");
+    t.asr_confidence = 0.4;
+    t.confidence = 0.7;
+    t.resolution = entity_resolution::ambiguous;
+    t.status = "timeout";
+    const labelled_defect d = label_defect(t, failure_stage::skill);
+    CHECK(d.asr_confidence == 0.4);
+    CHECK(d.confidence == 0.7);
+    CHECK(d.downstream == failure_stage::resolution);  // resolution comes before the handler
+    CHECK(d.stage == failure_stage::skill);
+    t.confidence = 1.5;
+    CHECK_THROWS_AS((void)label_defect(t, failure_stage::nlu), invalid_argument);
+    // 200000 defects whose labels follow floors 0.3 (asr) and 0.6 (nlu): recovered exactly, in O(k log k).
+    std::mt19937 rng(3);
+    std::uniform_int_distribution<int> thousandth(0, 1000);
+    std::vector<labelled_defect> many;
+    for (int i = 0; i < 200000; ++i) {
+        const double a = thousandth(rng) / 1000.0;
+        const double u = thousandth(rng) / 1000.0;
+        const failure_stage s = a < 0.3 ? failure_stage::asr : u < 0.6 ? failure_stage::nlu : failure_stage::skill;
+        many.push_back({a, u, failure_stage::skill, s});
+    }
+    const auto th = calibrate_signal_thresholds(many);
+    CHECK(th.asr_floor == doctest::Approx(0.2995));
+    CHECK(th.nlu_floor == doctest::Approx(0.5995));
 }
 
 namespace {
@@ -190,7 +225,7 @@ TEST_CASE("blame_counts merged from parts equal the counts of the whole") {
     blame_counts whole, left, right;
     std::size_t expected_nlu_r0 = 0;
     for (int i = 0; i < 500; ++i) {
-        const std::string r = "r" + std::to_string(request(rng));
+        const std::string r = fmt::format("r{}", request(rng));
         const int s = stage(rng);
         const std::optional<failure_stage> st = s == 4 ? std::nullopt : std::optional(static_cast<failure_stage>(s));
         whole.add(r, st);
@@ -205,4 +240,38 @@ TEST_CASE("blame_counts merged from parts equal the counts of the whole") {
     std::size_t sum = 0;
     for (auto c : whole.totals()) sum += c;
     CHECK(sum == 500);
+}
+
+TEST_CASE("conditional thresholds: floors per downstream outcome, each exact") {
+    // With an unresolved entity, ASR confidences below 0.8 are misheard words; with everything downstream
+    // fine, only those below 0.5 are (the others misread phrasings, NLU confidence below 0.6).
+    std::vector<turn> turns;
+    std::vector<labelled_defect> labelled;
+    for (int i = 0; i <= 100; ++i) {
+        for (const bool unresolved : {false, true}) {
+            turn t = make("x");
+            t.asr_confidence = i / 100.0;
+            t.confidence = (100 - i) / 100.0;
+            if (unresolved) t.resolution = entity_resolution::unresolved;
+            const failure_stage s = i < (unresolved ? 80 : 50) ? failure_stage::asr
+                                    : unresolved              ? failure_stage::resolution
+                                    : t.confidence < 0.6      ? failure_stage::nlu
+                                                              : failure_stage::skill;
+            if (s == failure_stage::skill) t.status = "error";
+            turns.push_back(t);
+            labelled.push_back(label_defect(t, s));
+        }
+    }
+    const conditional_thresholds th = calibrate_conditional_thresholds(labelled);
+    CHECK(th.by_downstream[0].asr_floor == doctest::Approx(0.495));
+    CHECK(th.by_downstream[1].asr_floor == doctest::Approx(0.795));
+    for (std::size_t i = 0; i < turns.size(); ++i) CHECK(isolate_by_conditional_signals(turns[i], th).stage == labelled[i].stage);
+    // One pair of floors cannot separate them.
+    const signal_thresholds pooled = calibrate_signal_thresholds(labelled);
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < turns.size(); ++i) right += isolate_by_signals(turns[i], pooled).stage == labelled[i].stage;
+    CHECK(right < turns.size());
+    // Outcomes without labelled defects get the pooled floors.
+    CHECK(th.by_downstream[2] == pooled);
+    CHECK(calibrate_conditional_thresholds({}, {0.25, 0.75}).by_downstream[1] == signal_thresholds{0.25, 0.75});
 }

@@ -1,6 +1,6 @@
 // `selflearn failure-points`: the component that caused each defect of a session log (failure_point.hpp):
 // the successful rephrase compared stage by stage where there is one, the stage signals otherwise, with
-// the signal floors calibrated on the defects that the rephrase comparison labelled.
+// the signal floors calibrated on the defects that the rephrase comparison labelled (per downstream outcome).
 
 #include "cli.hpp"
 #include "paraphrase_choice.hpp"
@@ -8,6 +8,7 @@
 
 #include <selflearn/failure_point.hpp>
 
+#include <array>
 #include <cstddef>
 #include <iostream>
 #include <limits>
@@ -73,18 +74,23 @@ int run_failure_points(const cli::arguments& args) {
     // Weak supervision: the rephrase comparison labels defects; the signal floors are fitted to them.
     std::vector<selflearn::labelled_defect> labelled;
     for (const auto& d : defects) {
-        if (d.by_rephrase.stage) labelled.push_back({d.defect, *d.by_rephrase.stage});
+        if (d.by_rephrase.stage) labelled.push_back(selflearn::label_defect(d.defect, *d.by_rephrase.stage));
     }
-    const selflearn::signal_thresholds thresholds = selflearn::calibrate_signal_thresholds(labelled);
+    const selflearn::conditional_thresholds thresholds = selflearn::calibrate_conditional_thresholds(labelled);
     std::cerr << "selflearn failure-points: " << defects.size() << " defect(s), " << labelled.size()
-              << " labelled by their rephrase; signal floors asr " << thresholds.asr_floor << ", nlu "
-              << thresholds.nlu_floor << '\n';
+              << " labelled by their rephrase; signal floors (asr, nlu)";
+    const std::array<const char*, 3> outcome{"downstream fine", "entity not resolved", "handler error"};
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto& f = thresholds.by_downstream[i];
+        std::cerr << (i ? "; " : " ") << outcome[i] << ' ' << f.asr_floor << ", " << f.nlu_floor;
+    }
+    std::cerr << '\n';
 
     cli::output out(args);
     for (const auto& d : defects) {
         // rephrase_then_signals, with the comparison already made.
         const bool by_rephrase = d.by_rephrase.stage.has_value();
-        const selflearn::failure_point p = by_rephrase ? d.by_rephrase : selflearn::isolate_by_signals(d.defect, thresholds);
+        const selflearn::failure_point p = by_rephrase ? d.by_rephrase : selflearn::isolate_by_conditional_signals(d.defect, thresholds);
         cli::json evidence = {{"method", by_rephrase ? "rephrase" : "signals"}, {"reason", p.evidence}};
         if (d.rephrase) evidence["rephrase"] = *d.rephrase;
         out.write({{"session", d.defect.session},
@@ -110,8 +116,9 @@ const cli::registration failure_points_command{cli::command{
         "failure_point is null when undetermined. A defect's rephrase is the first successful later turn,\n"
         "each turn within --window seconds of the one before, all paraphrasing the defect (score >=\n"
         "--threshold); the two are compared stage by stage. Defects without one get the first stage whose\n"
-        "signal is bad, with floors calibrated on the defects the rephrases labelled. See\n"
-        "docs/failure_point.md for the rules.",
+        "signal is bad, with floors calibrated on the defects the rephrases labelled, one pair per\n"
+        "downstream outcome (entity resolved and handler fine, entity not resolved, handler error). See\n"
+        "docs/failure-points.md for the rules.",
     .options = cli::with_paraphrase_options(
         {{"window", "SECONDS", "maximum gap between a turn and the next turn of its rephrase chain (inclusive)", "60"},
          {"near-match", "X", "largest word cost (0, 1] at which a rephrase word repairs a misheard one", "0.5"},

@@ -34,6 +34,12 @@ int run_simulate(const cli::arguments& args) {
     if (gold_failure != "on" && gold_failure != "off") {
         throw cli::usage_error(fmt::format("option '--gold-failure' must be 'on' or 'off', got '{}'", gold_failure));
     }
+    const std::string stage_failures = args.string("stage-failures");
+    if (stage_failures != "auto" && stage_failures != "on" && stage_failures != "off") {
+        throw cli::usage_error(
+            fmt::format("option '--stage-failures' must be 'auto', 'on' or 'off', got '{}'", stage_failures));
+    }
+    o.stage_failures = stage_failures == "on" || (stage_failures == "auto" && gold_failure == "on");
     const std::string signals = args.string("signals");
     if (signals != "on" && signals != "off") {
         throw cli::usage_error(fmt::format("option '--signals' must be 'on' or 'off', got '{}'", signals));
@@ -48,12 +54,15 @@ int run_simulate(const cli::arguments& args) {
     const simulator::generator generator(simulator::load_corpus(*corpus, args.flag("skip-invalid")), o);
     cli::output out(args.string("output"));
     for (std::uint64_t s = 0; s < sessions; ++s) {
-        for (auto& [t, friction, cause] : generator.session(s)) {
+        for (auto& [t, friction, cause, stage] : generator.session(s)) {
             if (compact && t.turn.annotation == t.gold_annotation) t.gold_annotation.reset();
             if (signals == "on") {  // the turn's own fields, and the same keys for a writer that does not know them
                 t.turn.asr_confidence = friction.asr_confidence;
                 t.turn.status = friction.status;
                 t.turn.barge_in = friction.barge_in;
+            } else {  // the stage signals are signals too
+                t.turn.confidence.reset();
+                t.turn.resolution.reset();
             }
             auto line = cli::to_json(t);
             if (signals == "on") {
@@ -62,6 +71,7 @@ int run_simulate(const cli::arguments& args) {
                 line["barge_in"] = friction.barge_in;
             }
             if (gold_failure == "on" && !cause.empty()) line["gold_failure"] = cause;
+            if (gold_failure == "on" && !stage.empty()) line["gold_stage"] = stage;
             out.write(line);
         }
     }
@@ -111,7 +121,12 @@ const cli::registration simulate_command{cli::command{
                 {"signals", "MODE", "'on': friction signals on every turn; 'off': none", "on"},
                 {"gold-failure", "MODE",
                  "'on': defects carry \"gold_failure\", why they failed (misrecognition, carrier, truncation, "
-                 "other_phrasing, other_phrasing_misheard)", "off"},
+                 "other_phrasing, other_phrasing_misheard, with stage failures also unresolved_entity and "
+                 "handler_error) and, with stage failures, \"gold_stage\" (asr, nlu, resolution, skill)", "off"},
+                {"stage-failures", "MODE",
+                 "'on': failures at all four stages (misheard slot words, misread phrasings, entities that do not "
+                 "resolve, transient handler errors) with the turns' stage signals (NLU intent, annotation and "
+                 "confidence on defects too, resolution); 'off': none; 'auto': on with --gold-failure on", "auto"},
                 {"gold", "MODE",
                  "'full': every turn has \"gold_annotation\"; 'compact': omitted where \"annotation\" equals it",
                  "full"},

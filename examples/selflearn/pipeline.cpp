@@ -77,6 +77,27 @@ double runner::score(const std::vector<cli::log_turn>& turns, std::size_t earlie
     return turns[later].rephrase_score.value_or(0.0);
 }
 
+void runner::place_failure(const std::vector<cli::log_turn>& turns, std::size_t i, std::optional<std::size_t> fixed) {
+    const auto& failed = turns[i].turn;
+    std::string request = selflearn::normalize_utterance(failed.text);
+    if (fixed) {
+        const auto p = selflearn::isolate_by_rephrase(failed, turns[*fixed].turn);
+        if (p.stage) {
+            labelled_.push_back(selflearn::label_defect(failed, *p.stage));
+            results_.failures.blame.add(request, p.stage);
+            ++results_.failures.by_rephrase;
+            return;
+        }
+    }
+    // Only the signals are kept, for isolate_by_conditional_signals once the floors are calibrated.
+    selflearn::turn signals;
+    signals.asr_confidence = failed.asr_confidence;
+    signals.confidence = failed.confidence;
+    signals.resolution = failed.resolution;
+    signals.status = failed.status;
+    unplaced_.emplace_back(std::move(request), std::move(signals));
+}
+
 void runner::add_session(std::vector<cli::log_turn>& turns) {
     auto& counts = results_.counts;
     ++counts.sessions;
@@ -106,8 +127,10 @@ void runner::add_session(std::vector<cli::log_turn>& turns) {
         if (friction[i] == 0) continue;
         ++counts.friction_turns;
         counts.friction_candidates += range.size();
+        std::optional<std::size_t> fixed;  // the first successful rephrase: for the failure point
         for (std::size_t j = range.first; j < range.last; ++j) {
             const bool rephrase = score(turns, i, j) >= settings_.paraphrase_threshold;
+            if (rephrase && friction[j] == 0 && !fixed) fixed = j;
             if (turns[i].gold_goal && turns[j].gold_goal) {
                 const bool same = *turns[i].gold_goal == *turns[j].gold_goal;
                 if (rephrase && same) ++results_.gold.pairs_true_positive;
@@ -141,6 +164,7 @@ void runner::add_session(std::vector<cli::log_turn>& turns) {
             }
             break;
         }
+        place_failure(turns, i, fixed);
     }
     // Corroboration: the session reader hands over each session once and whole, so one vote per session
     // and example counts distinct sessions without keeping their ids.
@@ -224,6 +248,16 @@ results runner::finish() {
         r.wins = said_for->second.contains(*request_goal);
         ++(*r.wins ? gold.rewrite_wins : gold.rewrite_losses);
     }
+
+    // Where defects come from: the signal floors calibrated on the rephrase-labelled defects place the rest.
+    auto& blamed = results_.failures;
+    blamed.floors = selflearn::calibrate_conditional_thresholds(labelled_);
+    for (const auto& [request, signals] : unplaced_) {
+        blamed.blame.add(request, selflearn::isolate_by_conditional_signals(signals, blamed.floors).stage);
+        ++blamed.by_signals;
+    }
+    labelled_.clear();
+    unplaced_.clear();
 
     // Coverage of what fails most: requests with at least frequent_failures friction turns, more than their
     // other turns.

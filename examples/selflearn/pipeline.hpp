@@ -8,6 +8,7 @@
 #include "session_log.hpp"
 
 #include <selflearn/corroborate.hpp>
+#include <selflearn/failure_point.hpp>
 #include <selflearn/project.hpp>
 #include <selflearn/rewrite.hpp>
 #include <selflearn/tokenize.hpp>
@@ -93,6 +94,14 @@ struct rewrite_row {
     std::optional<bool> wins;  ///< against gold goals, when known
 };
 
+/// Where defects come from (failure_point.hpp): the failure point of every friction turn, by its successful
+/// rephrase where there is one, else by its stage signals with floors calibrated on the rephrase-labelled.
+struct failure_points {
+    selflearn::blame_counts blame;                   ///< per normalised request and stage
+    selflearn::conditional_thresholds floors{};      ///< the calibrated signal floors
+    std::uint64_t by_rephrase = 0, by_signals = 0;  ///< how each defect was placed
+};
+
 /// Wall-clock seconds spent in each stage.
 struct timings {
     double read = 0, candidates = 0, rewrite_counting = 0, corroboration = 0, rewrite_solve = 0, total = 0;
@@ -108,6 +117,7 @@ struct results {
     timings time;
     std::string scorer, detector;
     std::vector<std::string> notes;  ///< how the run decided what it could not take from the settings
+    failure_points failures;         ///< where defects come from
 };
 
 /// The pipeline's state between sessions.
@@ -128,6 +138,9 @@ public:
     [[nodiscard]] const stage_counts& counts() const { return results_.counts; }
 
 private:
+    /// Places friction turn `i` of a session: by its first successful rephrase `fixed` when that
+    /// determines a stage, else later by its signals.
+    void place_failure(const std::vector<cli::log_turn>& turns, std::size_t i, std::optional<std::size_t> fixed);
     /// The score that turn `later` of the session rephrases turn `earlier`.
     double score(const std::vector<cli::log_turn>& turns, std::size_t earlier, std::size_t later) const;
 
@@ -146,6 +159,10 @@ private:
     /// text was said for, and the intents that succeeded for each goal.
     std::unordered_map<std::string, std::unordered_map<std::string, std::uint32_t>> goals_of_text_;
     std::unordered_map<std::string, std::map<std::string, std::uint32_t>> intents_of_goal_;
+    /// Failure points: the rephrase-labelled defects (for calibration), and the defects left to the signals
+    /// with their request keys and signals only (placed once the floors are known). O(defects) small records.
+    std::vector<selflearn::labelled_defect> labelled_;
+    std::vector<std::pair<std::string, selflearn::turn>> unplaced_;
     results results_;
 };
 

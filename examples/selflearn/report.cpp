@@ -82,7 +82,55 @@ std::vector<std::pair<std::string, std::uint64_t>> probability_bars(const std::v
     return bars;
 }
 
+// Defects per stage, undetermined last.
+std::vector<std::pair<std::string, std::uint64_t>> stage_bars(const failure_points& f) {
+    const auto totals = f.blame.totals();
+    std::vector<std::pair<std::string, std::uint64_t>> bars;
+    for (std::size_t i = 0; i < totals.size(); ++i) {
+        bars.emplace_back(i < selflearn::failure_stage_count
+                              ? std::string(selflearn::to_string(static_cast<selflearn::failure_stage>(i)))
+                              : std::string("undetermined"),
+                          totals[i]);
+    }
+    return bars;
+}
+
+// The `top` requests with most defects at stage index i, most first, ties by request.
+std::vector<std::pair<std::string, std::size_t>> top_requests(const failure_points& f, std::size_t i, std::size_t top) {
+    std::vector<std::pair<std::string, std::size_t>> rows;
+    for (const auto& [request, counts] : f.blame.requests()) {
+        if (counts[i] > 0) rows.emplace_back(request, counts[i]);
+    }
+    const auto order = [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; };
+    const std::size_t k = std::min(top, rows.size());
+    std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(k), rows.end(), order);
+    rows.resize(k);
+    return rows;
+}
+
 }  // namespace
+
+std::string failure_point_section(const failure_points& f, std::size_t top) {
+    const auto bars = stage_bars(f);
+    std::uint64_t total = 0;
+    for (const auto& b : bars) total += b.second;
+    std::string md = fmt::format(
+        "\n## Where defects come from\n\n![failure points](failure_points.svg)\n\nThe failure point of each "
+        "friction turn (docs/failure-points.md): {} by comparing it with its successful rephrase, {} by its "
+        "stage signals, with floors calibrated on the former.\n\n| stage | defects | share |\n|---|---:|---:|\n",
+        f.by_rephrase, f.by_signals);
+    for (const auto& [stage, n] : bars) {
+        md += fmt::format("| {} | {} | {} |\n", stage, n,
+                          number(ratio(static_cast<double>(n), static_cast<double>(total))));
+    }
+    for (std::size_t i = 0; i < selflearn::failure_stage_count; ++i) {
+        const auto rows = top_requests(f, i, top);
+        if (rows.empty()) continue;
+        md += fmt::format("\nTop requests failing at {}:\n\n| request | defects |\n|---|---:|\n", bars[i].first);
+        for (const auto& [request, n] : rows) md += fmt::format("| {} | {} |\n", cell(request), n);
+    }
+    return md;
+}
 
 headline headline_of(const results& r) {
     const auto& g = r.gold;
@@ -181,6 +229,8 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
                                                   fmt::format("support (training keeps >= {})", s.min_support), support));
     write_file(out / "rewrite_probability.svg",
                svg_histogram("Rewrites by probability of success through the rewrite", "probability", probability));
+    write_file(out / "failure_points.svg",
+               svg_histogram("Where defects come from: friction turns by failure point", "stage", stage_bars(r.failures)));
 
     // report.json
     cli::json counts = {{"sessions", c.sessions},
@@ -210,6 +260,12 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
     for (const auto& [k, v] : r.support_histogram) support_json[std::to_string(k)] = v;
     cli::json probability_json = cli::json::object();
     for (const auto& [k, v] : probability) probability_json[k] = v;
+    cli::json failure_points_json = {{"by_rephrase", r.failures.by_rephrase}, {"by_signals", r.failures.by_signals}};
+    for (const auto& [stage, n] : stage_bars(r.failures)) failure_points_json["stages"][stage] = n;
+    for (std::size_t i = 0; i < r.failures.floors.by_downstream.size(); ++i) {
+        const auto& f = r.failures.floors.by_downstream[i];
+        failure_points_json["signal_floors"].push_back({{"asr", f.asr_floor}, {"nlu", f.nlu_floor}});
+    }
     cli::json report = {
         {"log", log},
         {"settings",
@@ -229,6 +285,7 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
         {"notes", r.notes},
         {"support_histogram", support_json},
         {"rewrite_probability_histogram", probability_json},
+        {"failure_points", failure_points_json},
         {"seconds",
          {{"read_and_parse", r.time.read},
           {"candidates_and_projection", r.time.candidates},
@@ -322,6 +379,8 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
     for (const auto& [label, n] : support) md += fmt::format("| {} | {} |\n", label, n);
     md += "\n## Rewrite probabilities\n\n![probability](rewrite_probability.svg)\n\n| probability | rewrites |\n|---|---:|\n";
     for (const auto& [label, n] : probability) md += fmt::format("| {} | {} |\n", label, n);
+
+    md += failure_point_section(r.failures, std::min<std::size_t>(s.top, 5));
 
     md += fmt::format("\n## Top {} rewrites (by support)\n\n| request | rewrite | probability | support | success "
                       "probability | expected steps |{}\n|---|---|---:|---:|---:|---:|{}\n",

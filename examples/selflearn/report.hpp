@@ -25,6 +25,10 @@ headline headline_of(const results& r);
 std::string svg_histogram(const std::string& title, const std::string& x_caption,
                           const std::vector<std::pair<std::string, std::uint64_t>>& bars);
 
+/// The report.md section "Where defects come from": defects per stage (a table and failure_points.svg) and
+/// the `top` requests with most defects at each stage. O(r log top), r the requests.
+std::string failure_point_section(const failure_points& f, std::size_t top);
+
 /// Writes every output of a run into `dir` (created if missing): training.jsonl, rewrites.jsonl,
 /// report.md, report.json, support.svg, rewrite_probability.svg. Throws cli::usage_error when a file
 /// cannot be written.

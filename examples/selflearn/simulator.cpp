@@ -360,6 +360,51 @@ signals friction_of(bool understood, const failure* f, prng& rng) {
     return s;
 }
 
+// The stage signals of a turn with options::stage_failures (draws from the turn's own stream). Each
+// failure shows at its own stage and often downstream (an error propagates), and the signals of the
+// stages overlap between causes: a misheard slot word lowers the ASR confidence and often leaves the
+// entity unresolved; a phrasing the NLU misreads gets another intent or wrong slots with a lowish NLU
+// confidence; an entity that does not resolve and a transient handler error look like successes upstream.
+void stage_signals(cli::log_turn& t, signals& friction, const goal& g, const failure* f, const std::string& stage,
+                   const std::vector<goal>& goals, prng& rng) {
+    const double u = rng.uniform();
+    double nlu = 0.98 - 0.40 * u * u;  // successes, and failures downstream of the NLU: [0.58, 0.98]
+    t.turn.resolution = selflearn::entity_resolution::resolved;
+    if (stage.empty()) {
+        t.turn.confidence = std::round(nlu * 100.0) / 100.0;
+        return;
+    }
+    t.turn.intent = g.intent;
+    t.turn.annotation = f->markup;
+    friction.status = rng.chance(0.08) ? "handler_error" : "ok";  // an upstream failure may also break the handler
+    if (stage == "asr") {
+        nlu = 0.90 - 0.45 * rng.uniform();  // [0.45, 0.90]: the misheard words still parse
+        if (rng.chance(0.6)) t.turn.resolution = selflearn::entity_resolution::unresolved;
+        if (rng.chance(0.15)) t.turn.intent = goals[rng.below(goals.size())].intent;
+    } else if (stage == "nlu") {
+        nlu = 0.25 + 0.50 * rng.uniform();  // [0.25, 0.75]
+        const bool has_slots = f->heard.slots.size() > 0;
+        if (!has_slots || rng.chance(0.5)) {  // another intent, its slots unlabelled
+            for (int tries = 0; tries < 16 && *t.turn.intent == g.intent; ++tries) {
+                t.turn.intent = goals[rng.below(goals.size())].intent;
+            }
+            t.turn.annotation = f->heard.text;
+        } else {
+            t.turn.annotation = noisy_markup(f->heard, rng);
+        }
+        if (has_slots && rng.chance(0.3)) t.turn.resolution = selflearn::entity_resolution::unresolved;
+    } else if (stage == "resolution") {
+        friction.asr_confidence = std::max(friction.asr_confidence, std::round((0.98 - 0.30 * u * u) * 100.0) / 100.0);
+        t.turn.resolution = rng.chance(0.35) ? selflearn::entity_resolution::ambiguous
+                                             : selflearn::entity_resolution::unresolved;
+        if (rng.chance(0.5)) friction.status = "no_result";
+    } else {  // skill
+        friction.asr_confidence = std::max(friction.asr_confidence, std::round((0.98 - 0.30 * u * u) * 100.0) / 100.0);
+        friction.status = rng.chance(0.7) ? "handler_error" : "timeout";
+    }
+    t.turn.confidence = std::round(nlu * 100.0) / 100.0;
+}
+
 }  // namespace
 
 double lexical_similarity(const std::string& a, const std::string& b) {
@@ -469,6 +514,7 @@ std::size_t generator::draw_goal(prng& rng) const {
 std::vector<simulated_turn> generator::session(std::uint64_t index) const {
     prng rng(mix(options_.seed, 0x200000000ull + index));
     prng signal_rng(mix(options_.seed, 0x500000000ull + index));  // friction signals: a stream of their own
+    prng stage_rng(mix(options_.seed, 0x700000000ull + index));   // stage failures and signals: another
     const std::string id = fmt::format("s{}", index + 1);
     std::vector<simulated_turn> turns;
     double time = rounded(rng.uniform() * 86400.0);
@@ -487,16 +533,24 @@ std::vector<simulated_turn> generator::session(std::uint64_t index) const {
         }
         t.gold_goal = g.id;
         t.gold_annotation = gold;
-        std::string cause;
+        std::string cause, stage;
         if (f != nullptr) {
             switch (f->kind) {
                 case failure_kind::misrecognition: cause = "misrecognition"; break;
                 case failure_kind::carrier: cause = "carrier"; break;
                 case failure_kind::truncation: cause = "truncation"; break;
                 case failure_kind::other_phrasing: cause = f->misheard ? "other_phrasing_misheard" : "other_phrasing"; break;
+                case failure_kind::unresolved_entity: cause = "unresolved_entity"; break;
+                case failure_kind::handler_error: cause = "handler_error"; break;
             }
+            stage = f->kind == failure_kind::unresolved_entity ? "resolution"
+                    : f->kind == failure_kind::handler_error   ? "skill"
+                    : f->misheard                              ? "asr"
+                                                               : "nlu";
         }
-        turns.push_back({std::move(t), friction_of(understood, f, signal_rng), std::move(cause)});
+        signals friction = friction_of(understood, f, signal_rng);
+        if (options_.stage_failures) stage_signals(t, friction, g, f, stage, goals_, stage_rng);
+        turns.push_back({std::move(t), friction, std::move(cause), options_.stage_failures ? std::move(stage) : std::string()});
     };
     const goal* gave_up = nullptr;     // the goal just abandoned, if any
     const goal* related_to = nullptr;  // a goal just achieved whose follow-up is of the same intent
@@ -537,7 +591,23 @@ std::vector<simulated_turn> generator::session(std::uint64_t index) const {
                 }
                 return &g.failures[static_cast<std::size_t>(pick())];
             };
-            const failure* current = pick_failure();
+            // With stage failures, some failed attempts are said right but fail downstream: the entity does
+            // not resolve (goals with slots) or the handler fails transiently (a retry of the same words works).
+            std::optional<failure> unresolved, handler;
+            if (options_.stage_failures) {
+                auto canonical = selflearn::parse_markup(g.markup);
+                if (!canonical.slots.empty()) unresolved = failure{failure_kind::unresolved_entity, canonical, g.markup};
+                handler = failure{failure_kind::handler_error, std::move(canonical), g.markup};
+            }
+            const auto choose = [&]() -> const failure* {
+                const failure* f = pick_failure();
+                if (!options_.stage_failures) return f;
+                const double v = stage_rng.uniform();
+                if (v < options_.skill_failure_rate) return &*handler;
+                if (unresolved && v < options_.skill_failure_rate + options_.resolution_failure_rate) return &*unresolved;
+                return f;
+            };
+            const failure* current = choose();
             say(g, current, false);
             for (int attempt = 1;; ++attempt) {
                 if (attempt >= options_.max_attempts || rng.chance(options_.abandon_rate)) {
@@ -546,7 +616,7 @@ std::vector<simulated_turn> generator::session(std::uint64_t index) const {
                 }
                 time = rounded(time + 2.0 + rng.exponential(4.0));
                 if (rng.chance(options_.retry_failure_rate)) {
-                    if (rng.chance(0.5)) current = pick_failure();
+                    if (rng.chance(0.5)) current = choose();
                     say(g, current, false);
                 } else {
                     say(g, nullptr, true);

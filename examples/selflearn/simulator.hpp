@@ -4,7 +4,9 @@
 // carrier phrase, a truncated request, or the goal's slots said in another carrier phrase of the intent),
 // users rephrase after realistic gaps until the assistant succeeds or they give up, and unrelated requests
 // (some of the same intent) follow inside the rephrase window. Every turn carries the gold fields (goal id
-// and correct markup) and friction signals (ASR confidence, handler status, barge-in). Deterministic:
+// and correct markup) and friction signals (ASR confidence, handler status, barge-in); with stage failures,
+// failed attempts fail at one of the stages asr, nlu, resolution, skill, with each stage's signals and a
+// gold stage. Deterministic:
 // session k depends only on the seed, the corpus and k.
 
 #include "session_log.hpp"
@@ -43,7 +45,7 @@ private:
 std::uint64_t mix(std::uint64_t seed, std::uint64_t stream);
 
 /// Why a simulated attempt fails.
-enum class failure_kind { misrecognition, carrier, truncation, other_phrasing };
+enum class failure_kind { misrecognition, carrier, truncation, other_phrasing, unresolved_entity, handler_error };
 
 /// One way a goal's request goes wrong: the text the assistant heard and its correct markup.
 struct failure {
@@ -95,6 +97,12 @@ struct options {
     /// with probability `companion_rate`, so that the same look-alike pair recurs across users.
     double related_follow_up_rate = 0.0;
     double companion_rate = 0.7;  ///< see related_follow_up_rate
+    /// Failures injected at all four stages (asr, nlu, resolution, skill), with each turn's stage signals
+    /// (NLU intent, annotation and confidence on defects too, entity resolution, a handler status that
+    /// follows the stage) and a gold stage per defect. Off: the log of earlier versions, draw for draw.
+    bool stage_failures = false;
+    double resolution_failure_rate = 0.2;  ///< with stage_failures: share of failed attempts (of goals with slots) whose entity does not resolve
+    double skill_failure_rate = 0.2;       ///< with stage_failures: share of failed attempts that are a transient handler error
 };
 
 /// Friction signals of a simulated turn, overlapping between successes and defects as real ones do.
@@ -109,8 +117,11 @@ struct simulated_turn {
     cli::log_turn log;
     signals friction;
     /// Empty for a success; else "misrecognition", "carrier", "truncation", "other_phrasing" or
-    /// "other_phrasing_misheard" (written as "gold_failure" by `simulate --gold-failure on`).
+    /// "other_phrasing_misheard", with options::stage_failures also "unresolved_entity" or
+    /// "handler_error" (written as "gold_failure" by `simulate --gold-failure on`).
     std::string cause;
+    /// With options::stage_failures, a defect's gold failure point: "asr", "nlu", "resolution" or "skill".
+    std::string stage;
 };
 
 /// Character Levenshtein similarity of the normalised texts (tokens with case folding joined by single

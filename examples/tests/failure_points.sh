@@ -35,7 +35,8 @@ for s in s1 s2 s3 s4; do [ "$(method_of $s)" = rephrase ] || fail "$s by rephras
 [ "$(method_of s5)" = signals ] || fail "s5 by signals: $(cat "$work/out")"
 grep -qF '"reason":"asr_confidence 0.3 < 0.725"' "$work/out" || fail "s5 evidence: $(cat "$work/out")"
 [ "$(stage_of s6)" = 'null' ] || fail "s6 (nothing known): $(cat "$work/out")"
-grep -qF '6 defect(s), 4 labelled by their rephrase; signal floors asr 0.725, nlu 0.65' "$work/err" ||
+# Floors per downstream outcome: s2 alone has none bad, s1 and s3 an unresolved entity, s4 a handler error.
+grep -qF '6 defect(s), 4 labelled by their rephrase; signal floors (asr, nlu) downstream fine 0, 1; entity not resolved 0.725, 0; handler error 0, 0' "$work/err" ||
     fail "calibration note: $(cat "$work/err")"
 grep -qF '"rephrase":"play blinding lights"' "$work/out" || fail "s1 evidence names the rephrase"
 
@@ -58,14 +59,19 @@ echo '{"session": "s8", "time": 0, "text": "x", "outcome": "defect", "confidence
 if "$selflearn" failure-points --scorer words "$work/conf.jsonl" > /dev/null 2> "$work/err"; then fail "confidence 2 accepted"; fi
 grep -qF 'conf.jsonl:1: field "confidence" must be in [0, 1], got 2' "$work/err" || fail "confidence message: $(cat "$work/err")"
 
-# A floor on a simulated log (HWU64, in the repository): the rephrase comparison is right on nearly every
-# defect it labels (0.990 measured), and overall accuracy stays above the two-stage majority (0.694
-# measured with this seed; see docs/failure_point.md for why the signal fallback is weak on this simulator).
+# A floor on a simulated log (HWU64, in the repository) with failures injected at all four stages
+# (--gold-failure on turns on --stage-failures): measured with this seed, 615 defects, accuracy 0.951
+# (macro-F1 0.934), 420 labelled by their rephrase at 0.983, 195 by the calibrated signals at 0.882; see
+# docs/failure-points.md. Every gold stage occurs.
 "$selflearn" simulate --corpus "$2/../tests/data/hwu64/hwu64.jsonl" --sessions 800 --seed 3 --gold-failure on \
     > "$work/sim.jsonl" || fail "simulate"
+for stage in asr nlu resolution skill; do
+    grep -qF "\"gold_stage\":\"$stage\"" "$work/sim.jsonl" || fail "no simulated $stage failure"
+done
 "$selflearn" failure-points "$work/sim.jsonl" > "$work/sim_fp.jsonl" 2> "$work/err" || fail "failure-points: $(cat "$work/err")"
 python3 "$2/../scripts/eval-failure-points.py" "$work/sim.jsonl" "$work/sim_fp.jsonl" > "$work/eval" || fail "eval"
-awk '/^defects/ { if ($2 < 500 || $4 < 0.65) bad = 1; seen++ }
+awk '/^defects/ { if ($2 < 500 || $4 < 0.92 || $6 < 0.90) bad = 1; seen++ }
      /by rephrase:/ { if ($3 < 300 || $NF < 0.95) bad = 1; seen++ }
-     END { exit (bad || seen != 2) }' "$work/eval" || fail "accuracy below the floor: $(cat "$work/eval")"
+     /by signals:/ { if ($3 < 100 || $NF < 0.80) bad = 1; seen++ }
+     END { exit (bad || seen != 3) }' "$work/eval" || fail "accuracy below the floor: $(cat "$work/eval")"
 echo "ok"

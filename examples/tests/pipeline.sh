@@ -98,10 +98,16 @@ def outputs(folder, min_support):
     assert report["counts"]["rewrites"] == len(rewrites)
     assert sum(report["support_histogram"].values()) == report["counts"]["distinct_examples"]
     assert sum(report["rewrite_probability_histogram"].values()) == len(rewrites)
-    for svg in ("support.svg", "rewrite_probability.svg"):
+    for svg in ("support.svg", "rewrite_probability.svg", "failure_points.svg"):
         assert ET.parse(f"{folder}/{svg}").getroot().tag.endswith("svg"), svg
+    # Every friction turn gets a failure point (or undetermined), by its rephrase or by its signals.
+    fp = report["failure_points"]
+    assert sum(fp["stages"].values()) == report["counts"]["friction_turns"] == fp["by_rephrase"] + fp["by_signals"], fp
+    assert set(fp["stages"]) == {"asr", "nlu", "resolution", "skill", "undetermined"}, fp
+    assert len(fp["signal_floors"]) == 3, fp
     md = open(f"{folder}/report.md", encoding="utf-8").read()
-    for heading in ("## Headline", "## Stages", "## Quality against the gold fields", "## Time"):
+    for heading in ("## Headline", "## Stages", "## Quality against the gold fields", "## Where defects come from",
+                    "## Time"):
         assert heading in md, f"report.md has no '{heading}'"
     return training, rewrites, report
 

@@ -55,7 +55,7 @@ done
 [[ -s $work/p_grouped/training.jsonl && -s $work/p_grouped/rewrites.jsonl ]] || fail "the sample gave no outputs"
 [[ -s $work/m_grouped.jsonl ]] || fail "mine on the sample gave no rewrites"
 for variant in by_time interleaved; do
-    for f in training.jsonl rewrites.jsonl report.notime.json support.svg rewrite_probability.svg; do
+    for f in training.jsonl rewrites.jsonl report.notime.json support.svg rewrite_probability.svg failure_points.svg; do
         cmp -s "$work/p_grouped/$f" "$work/p_$variant/$f" || fail "pipeline on the $variant log: $f differs"
     done
     cmp -s "$work/m_grouped.jsonl" "$work/m_$variant.jsonl" || fail "mine on the $variant log differs"

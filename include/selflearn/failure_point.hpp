@@ -11,12 +11,16 @@
 /// - isolate_by_signals(): the first stage whose own signal is bad (ASR confidence, NLU confidence,
 ///   entity resolution, handler status), for defects without a rephrase;
 /// - calibrate_signal_thresholds(): the signal floors learned from the defects that the rephrase
-///   comparison labelled (weak supervision: no human label is needed);
+///   comparison labelled (weak supervision: no human label is needed), exactly, in O(k log k);
+/// - conditional_thresholds, isolate_by_conditional_signals(), calibrate_conditional_thresholds(): the
+///   floors kept per downstream outcome (entity resolved and handler fine, entity not resolved, handler
+///   error), since an error propagates;
 /// - failure_point_model: the concept any isolator (a trained model too) satisfies;
 /// - blame_counts: mergeable counts of defects per request and stage (map/reduce).
 
 #include <selflearn/annotation.hpp>
 #include <selflearn/error.hpp>
+#include <selflearn/paraphrase.hpp>
 #include <selflearn/project.hpp>
 #include <selflearn/session.hpp>
 #include <selflearn/tokenize.hpp>
@@ -25,6 +29,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <map>
@@ -87,18 +92,13 @@ inline void check_rephrase_options(const rephrase_isolation_options& o) {
     }
 }
 
-// The (label, case-folded value) pairs of a markup, sorted; nullopt when there is no markup.
+// The (label, normalised value) pairs of a markup, sorted; nullopt when there is no markup.
 inline std::optional<std::vector<std::pair<std::string, std::string>>> folded_slot_values(const std::optional<std::string>& m) {
     if (!m) return std::nullopt;
     const annotated_text a = parse_markup(*m);
     std::vector<std::pair<std::string, std::string>> result;
     for (const auto& s : a.slots) {
-        std::string value;
-        for (const auto& t : tokenize(std::string_view(a.text).substr(s.begin, s.end - s.begin))) {
-            if (!value.empty()) value += ' ';
-            value += t.text;
-        }
-        result.emplace_back(s.label, std::move(value));
+        result.emplace_back(s.label, normalize_utterance(std::string_view(a.text).substr(s.begin, s.end - s.begin)));
     }
     std::ranges::sort(result);
     return result;
@@ -222,55 +222,190 @@ inline void check_thresholds(const signal_thresholds& t) {
     return {std::nullopt, "no bad signal"};
 }
 
-/// A defect with a stage label (from isolate_by_rephrase, or a human).
+/// A defect with a stage label (from isolate_by_rephrase, or a human), reduced to what the signal rule
+/// reads: the two confidences and the stage the rule names when neither is below its floor.
 struct labelled_defect {
-    turn defect;
-    failure_stage stage;
+    std::optional<double> asr_confidence;  ///< the turn's asr_confidence, in [0, 1]
+    std::optional<double> confidence;      ///< the turn's NLU confidence, in [0, 1]
+    /// What isolate_by_signals() returns when neither confidence is bad: resolution, skill or nullopt.
+    std::optional<failure_stage> downstream;
+    failure_stage stage;  ///< the label
+
+    friend bool operator==(const labelled_defect&, const labelled_defect&) = default;
 };
 
+/// The labelled_defect of turn `t` labelled `stage`. O(1).
+/// \throws invalid_argument when a confidence of `t` is outside [0, 1] or NaN.
+[[nodiscard]] inline labelled_defect label_defect(const turn& t, failure_stage stage) {
+    for (auto [value, name] : {std::pair{t.asr_confidence, "asr_confidence"}, std::pair{t.confidence, "confidence"}}) {
+        if (value && !(*value >= 0.0 && *value <= 1.0)) {
+            throw invalid_argument(fmt::format("label_defect: {} {} is outside [0, 1]", name, *value));
+        }
+    }
+    turn rest;
+    rest.resolution = t.resolution;
+    rest.status = t.status;
+    return {t.asr_confidence, t.confidence, isolate_by_signals(rest).stage, stage};
+}
+
+namespace detail {
+
+// The floor that marks as bad exactly the first p of the sorted distinct values (all below 1): 0 for none,
+// 1 for all, else a point strictly between values[p - 1] and values[p] (the midpoint when representable).
+inline double floor_for(const std::vector<double>& values, std::size_t p) {
+    if (p == 0) return 0.0;
+    if (p == values.size()) return 1.0;
+    const double mid = values[p - 1] + (values[p] - values[p - 1]) / 2;
+    return mid > values[p - 1] ? mid : values[p];
+}
+
+// Sums over positions with point updates and the longest-preferred best prefix: max over p in [0, n] of
+// the sum of the first p values, the smallest such p on ties. O(log n) per update, O(1) per query.
+class best_prefix_tree {
+public:
+    explicit best_prefix_tree(std::size_t n) : size_(1) {
+        while (size_ < n) size_ *= 2;
+        nodes_.assign(2 * size_, node{});
+    }
+    void add(std::size_t i, long long delta) {
+        std::size_t k = size_ + i;
+        nodes_[k].sum += delta;
+        nodes_[k].best = nodes_[k].sum > 0 ? nodes_[k].sum : 0;
+        nodes_[k].length = nodes_[k].sum > 0 ? 1 : 0;
+        for (k /= 2; k >= 1; k /= 2) {
+            const node& l = nodes_[2 * k];
+            const node& r = nodes_[2 * k + 1];
+            nodes_[k].sum = l.sum + r.sum;
+            if (l.sum + r.best > l.best) {
+                nodes_[k].best = l.sum + r.best;
+                // r.length > 0 here (l.best >= l.sum), so the prefix covers the whole left half.
+                nodes_[k].length = ((size_ >> (std::bit_width(k) - 1)) / 2) + r.length;
+            } else {
+                nodes_[k].best = l.best;
+                nodes_[k].length = l.length;
+            }
+        }
+    }
+    /// (best prefix sum, its smallest length).
+    [[nodiscard]] std::pair<long long, std::size_t> best() const { return {nodes_[1].best, nodes_[1].length}; }
+
+private:
+    struct node {
+        long long sum = 0;
+        long long best = 0;       // max over prefixes, the empty one included
+        std::size_t length = 0;   // the smallest length reaching it
+    };
+    std::size_t size_;
+    std::vector<node> nodes_;
+};
+
+}  // namespace detail
+
 /// The thresholds that maximise the number of `labelled` defects on which isolate_by_signals() returns
-/// the label (weak supervision when the labels come from isolate_by_rephrase). Exact search over every
-/// pair of candidate floors: 0, the midpoints between consecutive distinct observed confidences, and 1
-/// (every floor between two consecutive values gives the same result). Ties: the smallest asr_floor, then the smallest nlu_floor. With no labelled
-/// defects, `fallback`. Time O(c_a * c_n * k), c_a and c_n the candidate counts (at most k + 1 each), k the
-/// defects. \throws invalid_argument when `fallback` is invalid.
+/// the label (weak supervision when the labels come from isolate_by_rephrase). Exact: every distinct
+/// outcome is reached by one of the candidate floors 0, a point between consecutive distinct observed
+/// confidences (their midpoint) and 1. Ties: the smallest asr_floor, then the smallest nlu_floor. With no
+/// labelled defects, `fallback`. Sweep: the defects sorted once by each confidence; the asr floor rises
+/// through its candidates, moving defects out of the NLU part, whose best floor is kept by a prefix-sum
+/// tree over the NLU confidences. Time O(k log k), k the defects; memory O(k).
+/// \throws invalid_argument when `fallback` or a defect's confidence is outside [0, 1] or NaN.
 [[nodiscard]] inline signal_thresholds calibrate_signal_thresholds(std::span<const labelled_defect> labelled,
                                                                    const signal_thresholds& fallback = {}) {
     detail::check_thresholds(fallback);
     if (labelled.empty()) return fallback;
-    const auto candidates = [&](auto field) {
+    const auto distinct_below_one = [&](auto field) {
         std::vector<double> values;
         for (const auto& d : labelled) {
-            if (const auto v = field(d.defect)) values.push_back(*v);
+            const std::optional<double> v = d.*field;
+            if (v && !(*v >= 0.0 && *v <= 1.0)) {
+                throw invalid_argument(fmt::format("calibrate_signal_thresholds: confidence {} is outside [0, 1]", *v));
+            }
+            if (v && *v < 1.0) values.push_back(*v);  // 1 is below no floor
         }
         std::ranges::sort(values);
         values.erase(std::unique(values.begin(), values.end()), values.end());
-        // A floor f classifies v < f as bad: 0 (nothing bad), and for each value a floor just above it.
-        std::vector<double> floors{0.0};
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            floors.push_back(i + 1 < values.size() ? (values[i] + values[i + 1]) / 2 : 1.0);
-        }
-        floors.erase(std::unique(floors.begin(), floors.end()), floors.end());
-        return floors;
+        return values;
     };
-    const auto asr = candidates([](const turn& t) { return t.asr_confidence; });
-    const auto nlu = candidates([](const turn& t) { return t.confidence; });
+    const std::vector<double> asr = distinct_below_one(&labelled_defect::asr_confidence);
+    const std::vector<double> nlu = distinct_below_one(&labelled_defect::confidence);
+    const auto position = [](const std::vector<double>& values, const std::optional<double>& v) {
+        // The index of v among the values; values.size() when absent or 1 (never bad).
+        if (!v || *v >= 1.0) return values.size();
+        return static_cast<std::size_t>(std::ranges::lower_bound(values, *v) - values.begin());
+    };
+    // Defects grouped by the index of their ASR confidence (asr.size(): never below an asr floor).
+    std::vector<std::vector<std::size_t>> by_asr(asr.size() + 1);
+    for (std::size_t i = 0; i < labelled.size(); ++i) by_asr[position(asr, labelled[i].asr_confidence)].push_back(i);
+    // With asr floor index a (the first a ASR values bad): correct = asr_correct (bad ASR, label asr) +
+    // base (the rest, right when no NLU floor fires) + the best prefix of the NLU deltas of the rest.
+    detail::best_prefix_tree tree(std::max<std::size_t>(nlu.size(), 1));
+    long long base = 0;
+    const auto delta = [](const labelled_defect& d) {
+        return static_cast<long long>(d.stage == failure_stage::nlu) - static_cast<long long>(d.downstream == d.stage);
+    };
+    for (const auto& d : labelled) {
+        base += d.downstream == d.stage;
+        if (const std::size_t p = position(nlu, d.confidence); p < nlu.size()) tree.add(p, delta(d));
+    }
+    long long asr_correct = 0;
     signal_thresholds best = fallback;
-    std::size_t best_correct = 0;
-    bool found = false;
-    for (const double a : asr) {
-        for (const double u : nlu) {
-            const signal_thresholds t{a, u};
-            std::size_t correct = 0;
-            for (const auto& d : labelled) correct += isolate_by_signals(d.defect, t).stage == d.stage;
-            if (!found || correct > best_correct) {
-                best = t;
-                best_correct = correct;
-                found = true;
-            }
+    long long best_correct = -1;
+    for (std::size_t a = 0;; ++a) {
+        const auto [gain, length] = tree.best();
+        if (asr_correct + base + gain > best_correct) {
+            best_correct = asr_correct + base + gain;
+            best = {detail::floor_for(asr, a), detail::floor_for(nlu, length)};
+        }
+        if (a == asr.size()) break;
+        for (const std::size_t i : by_asr[a]) {  // these become bad for the asr floor of index a + 1
+            const auto& d = labelled[i];
+            asr_correct += d.stage == failure_stage::asr;
+            base -= d.downstream == d.stage;
+            if (const std::size_t p = position(nlu, d.confidence); p < nlu.size()) tree.add(p, -delta(d));
         }
     }
     return best;
+}
+
+/// Signal floors conditioned on what the downstream signals show. An error propagates (a misheard slot word
+/// often leaves its entity unresolved; a misread request may break the handler), so the evidence an ASR or
+/// NLU confidence gives depends on whether the entity resolved and the handler succeeded: the floors are
+/// kept per downstream outcome, index 0 when neither the resolution nor the status is bad, 1 when the
+/// entities are unresolved or ambiguous, 2 when only the status is an error.
+struct conditional_thresholds {
+    std::array<signal_thresholds, 3> by_downstream{};
+
+    /// The index of by_downstream for a turn whose signal rule names `downstream` when neither confidence
+    /// is bad (nullopt, resolution or skill). O(1); never throws.
+    [[nodiscard]] static constexpr std::size_t index(std::optional<failure_stage> downstream) noexcept {
+        return !downstream ? 0 : *downstream == failure_stage::resolution ? 1 : 2;
+    }
+
+    friend bool operator==(const conditional_thresholds&, const conditional_thresholds&) = default;
+};
+
+/// isolate_by_signals() of `t` with the floors of its downstream outcome (conditional_thresholds). O(1).
+/// \throws invalid_argument when a floor is outside [0, 1] or NaN.
+[[nodiscard]] inline failure_point isolate_by_conditional_signals(const turn& t, const conditional_thresholds& thresholds) {
+    turn rest;
+    rest.resolution = t.resolution;
+    rest.status = t.status;
+    return isolate_by_signals(t, thresholds.by_downstream[conditional_thresholds::index(isolate_by_signals(rest).stage)]);
+}
+
+/// The conditional floors that maximise the number of `labelled` defects on which isolate_by_conditional_signals()
+/// returns the label: the defects of the three downstream outcomes are disjoint, so each outcome's floors
+/// are calibrate_signal_thresholds() of its own defects, and together they are the exact optimum. An outcome
+/// with no labelled defect gets the floors calibrated on all of them (`fallback` when there are none). Time
+/// O(k log k), k the defects. \throws invalid_argument as calibrate_signal_thresholds().
+[[nodiscard]] inline conditional_thresholds calibrate_conditional_thresholds(std::span<const labelled_defect> labelled,
+                                                                             const signal_thresholds& fallback = {}) {
+    const signal_thresholds pooled = calibrate_signal_thresholds(labelled, fallback);
+    std::array<std::vector<labelled_defect>, 3> groups;
+    for (const auto& d : labelled) groups[conditional_thresholds::index(d.downstream)].push_back(d);
+    conditional_thresholds result;
+    for (std::size_t i = 0; i < groups.size(); ++i) result.by_downstream[i] = calibrate_signal_thresholds(groups[i], pooled);
+    return result;
 }
 
 /// A failure-point model: called as `model(failed, success)` with the defect and its successful rephrase
