@@ -298,16 +298,15 @@ TEST_CASE("slot-aware paraphrase features, worked by hand") {
     // Carrier words: "wake me up at" vs failed minus {"six", "a"} (the first word reaching 0.5 for "am"):
     // "tell me when it is m".
     CHECK(f[10] == doctest::Approx(brute_word_similarity({"tell", "me", "when", "it", "is", "m"}, {"wake", "me", "up", "at"})));
-    CHECK(f[11] == doctest::Approx(2.0 / 6.0));
     CHECK(f[2] == doctest::Approx(6.0 / 8.0));
     // Shared distinct words: six, me -> 2 of 8 + 6 - 2 = 12 distinct.
     CHECK(f[3] == doctest::Approx(2.0 / 12.0));
     CHECK(f[4] == 0.0);
     CHECK(f[5] == 0.0);
     // No lexicon: no intent features.
+    CHECK(f[11] == 0.0);
     CHECK(f[12] == 0.0);
     CHECK(f[13] == 0.0);
-    CHECK(f[14] == 0.0);
     // Later coverage: each later word's best similarity against a failed word, by brute force.
     {
         const std::vector<std::string> failed_words = {"tell", "me", "when", "it", "is", "six", "a", "m"};
@@ -320,12 +319,12 @@ TEST_CASE("slot-aware paraphrase features, worked by hand") {
             }
             sum += best;
         }
-        CHECK(f[15] == doctest::Approx(sum / 6.0));
+        CHECK(f[14] == doctest::Approx(sum / 6.0));
     }
     // Without an annotation every slot feature is 0; "imagine" is covered by "imagin" at 6/7.
     const auto g = paraphrase_features(said("play imagin dragons"), said("play imagine dragons"));
-    for (std::size_t k = 6; k < 15; ++k) CHECK(g[k] == 0.0);
-    CHECK(g[15] == doctest::Approx((1.0 + 6.0 / 7.0 + 1.0) / 3.0));
+    for (std::size_t k = 6; k < 14; ++k) CHECK(g[k] == 0.0);
+    CHECK(g[14] == doctest::Approx((1.0 + 6.0 / 7.0 + 1.0) / 3.0));
     CHECK(g[4] == doctest::Approx(1.0 / 3.0));
     CHECK(g[5] == doctest::Approx(1.0 / 3.0));
     CHECK(g[1] == doctest::Approx(brute_word_similarity({"play", "imagin", "dragons"}, {"play", "imagine", "dragons"})));
@@ -336,7 +335,7 @@ TEST_CASE("slot-aware paraphrase features, worked by hand") {
     CHECK(h[7] > h[9]);
     for (double v : f) CHECK((v >= 0.0 && v <= 1.0));
     CHECK(paraphrase_feature_names[10] == "carrier_similarity");
-    CHECK(paraphrase_feature_names[13] == "carrier_intent");
+    CHECK(paraphrase_feature_names[12] == "carrier_intent");
 }
 
 namespace {
@@ -408,13 +407,13 @@ TEST_CASE("carrier_lexicon: naive Bayes over the carrier words of each intent, a
     turn later = said("wake me up at six am", "wake me up at [time : six am]");
     later.intent = "SetAlarm";
     const auto f = paraphrase_features(said("tell me when it is six am"), later, &lexicon);
-    CHECK(f[12] == 1.0);
-    CHECK(f[13] == doctest::Approx(brute_posterior(counts, {"tell", "me", "when", "it", "is"}, "SetAlarm")));
-    CHECK(f[14] == doctest::Approx(brute_posterior(counts, {"me"}, "SetAlarm")));
+    CHECK(f[11] == 1.0);
+    CHECK(f[12] == doctest::Approx(brute_posterior(counts, {"tell", "me", "when", "it", "is"}, "SetAlarm")));
+    CHECK(f[13] == doctest::Approx(brute_posterior(counts, {"me"}, "SetAlarm")));
     later.intent = "Unknown";
     const auto g = paraphrase_features(said("tell me when it is six am"), later, &lexicon);
+    CHECK(g[11] == 0.0);
     CHECK(g[12] == 0.0);
-    CHECK(g[13] == 0.0);
 }
 
 TEST_CASE("carrier_lexicon: save and load round trip, escapes, and malformed sections name the line") {

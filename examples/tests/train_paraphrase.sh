@@ -21,7 +21,7 @@ printf '%s\n' \
 grep -q '^selflearn train-paraphrase: 6 utterances, ' "$work/err" || fail "summary: $(cat "$work/err")"
 [ "$(head -1 "$work/a.model")" = "selflearn-logistic-model 1" ] || fail "model header: $(head -1 "$work/a.model")"
 grep -qx 'kind paraphrase' "$work/a.model" || fail "model kind: $(cat "$work/a.model")"
-grep -q '^features 16 char_similarity word_similarity ' "$work/a.model" || fail "feature names: $(cat "$work/a.model")"
+grep -q '^features 15 char_similarity word_similarity ' "$work/a.model" || fail "feature names: $(cat "$work/a.model")"
 [ "$(tail -1 "$work/a.model")" = "end" ] || fail "model end"
 head -1 "$work/a.tsv" | grep -q $'^char_similarity\tword_similarity\t.*\tcarrier_intent\tcarrier_intent_word\tlater_coverage\tlabel\tkind$' || fail "tsv header"
 grep -q $'\t1\tpositive$' "$work/a.tsv" || fail "no positive row in the TSV"

@@ -736,7 +736,7 @@ private:
 }  // namespace detail
 
 /// Number of features of paraphrase_features().
-inline constexpr std::size_t paraphrase_feature_count = 16;
+inline constexpr std::size_t paraphrase_feature_count = 15;
 
 /// The names of the features of paraphrase_features(), in their fixed order (also the names written in
 /// a paraphrase model file):
@@ -756,22 +756,21 @@ inline constexpr std::size_t paraphrase_feature_count = 16;
 /// 10 `carrier_similarity`: word similarity of the carrier phrases: the later turn's words outside its
 ///    slots against the failed turn's words minus those that best match a slot-value word with
 ///    similarity >= 0.5; 0 without annotation;
-/// 11 `slot_fraction`: the later turn's slot-value words / its words; 0 without annotation;
-/// 12 `intent_known`: 1 when the later turn has an intent that the detector's carrier_lexicon knows;
-/// 13 `carrier_intent`: then the lexicon's probability of that intent given the failed turn's carrier
+/// 11 `intent_known`: 1 when the later turn has an intent that the detector's carrier_lexicon knows;
+/// 12 `carrier_intent`: then the lexicon's probability of that intent given the failed turn's carrier
 ///    words (its words outside those taken by slot values, as in `carrier_similarity`; all its words
 ///    without annotation), else 0. A request said in another carrier phrase of the same intent scores high
 ///    here although its carrier similarity is low;
-/// 14 `carrier_intent_word`: the largest probability of that intent given one of those carrier words alone
+/// 13 `carrier_intent_word`: the largest probability of that intent given one of those carrier words alone
 ///    (carrier_lexicon::word_intent_probability), else 0: one telling word ("alarm") among filler words
 ///    ("would you mind to ... thanks") still shows;
-/// 15 `later_coverage`: mean over the later turn's words of the best code-point similarity against any
+/// 14 `later_coverage`: mean over the later turn's words of the best code-point similarity against any
 ///    word of the failed turn (1 when the later turn has no words): a rephrase that strips a request down
 ///    to its core is covered by it.
 inline constexpr std::array<std::string_view, paraphrase_feature_count> paraphrase_feature_names = {
     "char_similarity", "word_similarity", "length_ratio",      "jaccard",          "prefix_kept",   "suffix_kept",
     "has_annotation",  "slot_coverage",   "slot_exact",        "slot_min_coverage", "carrier_similarity",
-    "slot_fraction",   "intent_known",    "carrier_intent",    "carrier_intent_word", "later_coverage"};
+    "intent_known",    "carrier_intent",    "carrier_intent_word", "later_coverage"};
 
 /// The features of one pair, in the order of paraphrase_feature_names.
 using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
@@ -779,7 +778,7 @@ using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
 /// Slot-aware features of (failed text, later turn's words and slots); see paraphrase_feature_names.
 /// `later_annotation` is the later turn's `[slot : value]` markup when it has one (its text is used for
 /// the later side then, else `later_text`); `later_intent` its intent, and `lexicon` the carrier words of
-/// the intents (no lexicon, or no intent: features 12 and 13 are 0). Every feature is in [0, 1].
+/// the intents (no lexicon, or no intent: features 11 to 13 are 0). Every feature is in [0, 1].
 /// Time O(m n * word length^2 + m * intents) for m and n words.
 /// \throws invalid_utf8 on invalid text; annotation_error (naming the markup) when the markup is malformed.
 [[nodiscard]] inline paraphrase_feature_vector paraphrase_features(std::string_view failed_text,
@@ -834,9 +833,9 @@ using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
     const auto intent_features = [&](std::span<const std::string> carrier) {
         if (lexicon == nullptr || !later_intent) return;
         if (const auto p = lexicon->intent_probability(carrier, *later_intent)) {
-            f[12] = 1.0;
-            f[13] = *p;
-            f[14] = *lexicon->word_intent_probability(carrier, *later_intent);
+            f[11] = 1.0;
+            f[12] = *p;
+            f[13] = *lexicon->word_intent_probability(carrier, *later_intent);
         }
     };
     std::vector<std::u32string> ca;
@@ -849,7 +848,7 @@ using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
             for (const auto& x : ca) best = std::max(best, levenshtein_similarity(x, v));
             sum += best;
         }
-        f[15] = b.empty() ? 1.0 : sum / static_cast<double>(b.size());
+        f[14] = b.empty() ? 1.0 : sum / static_cast<double>(b.size());
     }
     if (!later_annotation) {
         intent_features(a);
@@ -893,7 +892,6 @@ using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
         if (in_slot[k] == 0) carrier_b.push_back(b[k]);
     }
     f[10] = word_similarity_scorer::similarity(carrier_a, carrier_b);
-    f[11] = b.empty() ? 0.0 : static_cast<double>(value_words) / static_cast<double>(b.size());
     intent_features(carrier_a);
     return f;
 }
