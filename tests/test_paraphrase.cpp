@@ -333,6 +333,13 @@ TEST_CASE("slot-aware paraphrase features, worked by hand") {
                                        said("play jazz in the kitchen", "play [genre : jazz] in the [room : bedroom]"));
     CHECK(h[9] < 0.5);
     CHECK(h[7] > h[9]);
+    // An annotation without slots: nothing of the later turn's values is missing.
+    const auto n = paraphrase_features(said("can you play me some satire music"), said("play satire", "play satire"));
+    CHECK(n[6] == 1.0);
+    CHECK(n[7] == 1.0);
+    CHECK(n[8] == 1.0);
+    CHECK(n[9] == 1.0);
+    CHECK(n[14] == 1.0);  // both later words are in the failed turn
     for (double v : f) CHECK((v >= 0.0 && v <= 1.0));
     CHECK(paraphrase_feature_names[10] == "carrier_similarity");
     CHECK(paraphrase_feature_names[12] == "carrier_intent");

@@ -748,11 +748,12 @@ inline constexpr std::size_t paraphrase_feature_count = 15;
 ///  5 `suffix_kept`: common trailing words / shorter word count (0 when one is empty);
 ///  6 `has_annotation`: 1 when the later turn carries an `annotation` markup, else 0;
 ///  7 `slot_coverage`: mean over the later turn's slot-value words of the best code-point similarity
-///    against any word of the failed turn (a misheard slot word counts partially); 0 without annotation
-///    or slots;
-///  8 `slot_exact`: fraction of the slot-value words found verbatim among the failed turn's words;
+///    against any word of the failed turn (a misheard slot word counts partially); 0 without annotation,
+///    1 for an annotation without slots (nothing of it is missing from the failed turn);
+///  8 `slot_exact`: fraction of the slot-value words found verbatim among the failed turn's words (0
+///    without annotation, 1 without slots);
 ///  9 `slot_min_coverage`: the smallest per-slot coverage (mean over the slot's words), so one changed
-///    slot shows; 0 without annotation or slots;
+///    slot shows; 0 without annotation, 1 without slots;
 /// 10 `carrier_similarity`: word similarity of the carrier phrases: the later turn's words outside its
 ///    slots against the failed turn's words minus those that best match a slot-value word with
 ///    similarity >= 0.5; 0 without annotation;
@@ -883,6 +884,8 @@ using paraphrase_feature_vector = std::array<double, paraphrase_feature_count>;
         f[7] = coverage / static_cast<double>(value_words);
         f[8] = static_cast<double>(exact) / static_cast<double>(value_words);
         f[9] = min_coverage;
+    } else {  // nothing to find: every slot value of the later turn (none) is in the failed turn
+        f[7] = f[8] = f[9] = 1.0;
     }
     std::vector<std::string> carrier_a, carrier_b;
     for (std::size_t i = 0; i < a.size(); ++i) {
