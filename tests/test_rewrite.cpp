@@ -639,8 +639,10 @@ TEST_CASE("served rewrites: evidence about the rule, kept while it works, retire
     REQUIRE(rules.size() == 1);
     CHECK(rules[0].rewrite == "play imagine dragons");
     CHECK(rules[0].probability == doctest::Approx(20.0 / 30.0));
-    CHECK(rules[0].confidence >= 0.95);
-    CHECK(rules[0].lower_bound > 0.4);
+    // docs/rewrite.md's worked example: P(Beta(21, 1) > 1/2) = 1 - 2^-21; the 0.05 quantile of Beta(21, 11)
+    // is 0.5145839 (scipy.stats.beta.ppf).
+    CHECK(rules[0].confidence == doctest::Approx(1.0 - std::ldexp(1.0, -21)).epsilon(1e-14));
+    CHECK(rules[0].lower_bound == doctest::Approx(0.5145839256).epsilon(1e-8));
     CHECK(rules[0].lower_bound < rules[0].probability);
 
     // Counted as what it is: a served turn is no transition of the request, only its rule's evidence.
@@ -667,6 +669,12 @@ TEST_CASE("served rewrites: evidence about the rule, kept while it works, retire
     // The target broke: served failures retire the rule.
     CHECK(counted(20).rewrites().empty());
     CHECK(counted(18).rewrites().empty());
+    // Without the probability floor, the confidence alone retires it: P(Beta(1, 21) > Beta(1, 31)) = 31/52.
+    const auto broken = selflearn::mine_rewrites(counted(20).counts(), {.min_probability = 0.0, .confidence = 0.5});
+    REQUIRE(broken.size() == 1);
+    CHECK(broken[0].confidence == doctest::Approx(31.0 / 52.0).epsilon(1e-12));
+    CHECK(broken[0].served_failures == 20);
+    CHECK(selflearn::mine_rewrites(counted(20).counts(), {.min_probability = 0.0, .confidence = 0.6}).empty());
 
     // Without the field, the served successes look like the request succeeding by itself and the rule dies.
     rewrite_miner naive;

@@ -650,9 +650,12 @@ public:
 
     /// Counts one session whose rephrase pairs are scored by `scorer` (called only for pairs within the
     /// window whose first turn caused friction). The friction detector (friction.hpp) says which turns
-    /// caused friction (is_friction at 0.5); the default takes the logged outcome ("defect"). O(turns * (text length + scorer + friction)).
+    /// caused friction (is_friction at 0.5); the default takes the logged outcome ("defect"). A served turn
+    /// (turn::served_rewrite) counts for or against its rule instead (see the header's description).
+    /// O(turns * (text length + scorer + friction)).
     /// \throws invalid_argument naming the session and turn when turns carry different session ids, times
-    ///         are not finite or decrease, a text is empty after normalisation, or the scorer returns NaN;
+    ///         are not finite or decrease, a text (or served rewrite) is empty after normalisation, or the
+    ///         scorer returns NaN;
     ///         invalid_utf8 on invalid text.
     template <class Scorer = character_similarity_scorer, class Friction = outcome_detector>
         requires paraphrase_scorer<Scorer> && friction_detector<Friction>
