@@ -40,7 +40,9 @@ turn make(const std::string& session, double time, const std::string& text, turn
     return t;
 }
 
+// These logs are tiny: the tests of the point-estimate rule turn the confidence rule off (it has tests of its own).
 std::vector<rewrite_rule> mine(const std::vector<std::vector<turn>>& sessions, rewrite_options options = {}) {
+    options.confidence = 0.0;
     rewrite_miner miner(options);
     for (const auto& s : sessions) miner.add_session(s);
     return miner.rewrites();
@@ -70,7 +72,7 @@ TEST_CASE("a hand-made log: one rewrite with its probability, support and steps"
         {make("s3", 0, "play maj and dragons", bad)},                                          // abandoned
         {make("s4", 0, "play maj and dragons", bad), make("s4", 10, "what's the weather", ok)},  // unrelated
     };
-    rewrite_miner miner;
+    rewrite_miner miner({.confidence = 0.0});
     for (const auto& s : log) miner.add_session(s);
     const auto& c = miner.counts();
     CHECK(c.transition_count("play maj and dragons", rewrite_target::utterance, "play imagine dragons") == 2);
@@ -87,8 +89,17 @@ TEST_CASE("a hand-made log: one rewrite with its probability, support and steps"
     REQUIRE(rules.size() == 1);
     // Users' own words: "play maj and dragons" was said 3 times and "Play maj and dragons" once; the two
     // spellings of the rewrite once each, and the tie goes to the smaller text in byte order.
+    // Confidence: u's row has 4 transitions, e_v = 4 * 0.5 = 2 and e_u = 0, so P = P(Beta(3, 1) > 1/2) = 7/8.
     CHECK(rules[0] == rewrite_rule{"play maj and dragons", "play imagine dragons", 0.5, 2, 0.5, 1.5,
-                                   "play maj and dragons", "play Imagine Dragons"});
+                                   "play maj and dragons", "play Imagine Dragons", rules[0].confidence,
+                                   rules[0].lower_bound, 0, 0});
+    CHECK(rules[0].confidence == doctest::Approx(0.875).epsilon(1e-12));
+    // With confidence 0 the lower bound is the 1 quantile.
+    CHECK(rules[0].lower_bound == doctest::Approx(1.0));
+    // The default confidence 0.95 drops it: two sessions are not enough evidence.
+    CHECK(selflearn::mine_rewrites(miner.counts()).empty());
+    CHECK(selflearn::mine_rewrites(miner.counts(), {.confidence = 0.875}).size() == 1);
+    CHECK(selflearn::mine_rewrites(miner.counts(), {.confidence = 0.876}).empty());
     // Support 2 is the default minimum; asking for 3 drops the rule, as does a probability floor of 0.6.
     CHECK(mine(log, {.min_support = 3}).empty());
     CHECK(mine(log, {.min_probability = 0.6}).empty());
@@ -111,7 +122,7 @@ TEST_CASE("runs: a success ends a run, chains of rephrases, support once per ses
     const std::vector<turn> s{make("s", 0, "turn on the lights", bad), make("s", 5, "turn on the light", bad),
                               make("s", 9, "turn on the lights", bad), make("s", 12, "turn on lights", ok),
                               make("s", 15, "turn on lights", bad)};
-    rewrite_miner miner({.min_support = 1});
+    rewrite_miner miner({.min_support = 1, .confidence = 0.0});
     miner.add_session(s);
     const auto& c = miner.counts();
     CHECK(c.transition_count("turn on the lights", rewrite_target::utterance, "turn on the light") == 1);
@@ -293,6 +304,7 @@ TEST_CASE("random logs against the brute-force reference") {
                                 .threshold = 0.5,
                                 .min_support = static_cast<std::uint64_t>(1 + round % 2),
                                 .min_probability = round % 3 == 0 ? 0.0 : 0.2,
+                                .confidence = 0.0,
                                 .threads = static_cast<unsigned>(1 + round % 2)};
         rewrite_miner miner(o);
         for (const auto& s : log) miner.add_session(s, group_scorer{});
@@ -318,7 +330,7 @@ TEST_CASE("random logs against the brute-force reference") {
 TEST_CASE("sharded counting merges to the single run, bit for bit, in any order") {
     std::mt19937_64 rng(5);
     const auto log = random_log(rng, 400);
-    const rewrite_options o{.min_support = 1, .min_probability = 0.05};
+    const rewrite_options o{.min_support = 1, .min_probability = 0.05, .confidence = 0.0};
     rewrite_miner single(o);
     for (const auto& s : log) single.add_session(s, group_scorer{});
     std::vector<rewrite_miner> shards(3, rewrite_miner(o));
@@ -331,7 +343,7 @@ TEST_CASE("sharded counting merges to the single run, bit for bit, in any order"
     const auto expected = single.rewrites();
     CHECK(!expected.empty());
     CHECK(selflearn::mine_rewrites(forward, o) == expected);  // exact equality of doubles
-    CHECK(selflearn::mine_rewrites(backward, {.min_support = 1, .min_probability = 0.05, .threads = 3}) == expected);
+    CHECK(selflearn::mine_rewrites(backward, {.min_support = 1, .min_probability = 0.05, .confidence = 0.0, .threads = 3}) == expected);
     // Re-adding the counts through the public text-keyed interface gives the same table.
     rewrite_counts rebuilt;
     single.counts().for_each_transition([&](std::string_view f, rewrite_target k, std::string_view t, double c) {
@@ -346,7 +358,7 @@ TEST_CASE("sharded counting merges to the single run, bit for bit, in any order"
 TEST_CASE("scores given in the log instead of a scorer") {
     const std::vector<turn> s{make("s", 0, "weather tomorrow", bad), make("s", 5, "will it rain on saturday", ok)};
     const std::vector<std::optional<double>> yes{std::nullopt, 0.9}, no{std::nullopt, std::nullopt};
-    rewrite_miner linked({.min_support = 1}), unlinked({.min_support = 1});
+    rewrite_miner linked({.min_support = 1, .confidence = 0.0}), unlinked({.min_support = 1, .confidence = 0.0});
     linked.add_session(s, yes);
     unlinked.add_session(s, no);
     CHECK(linked.rephrases() == 1);
@@ -452,7 +464,7 @@ TEST_CASE("friction decided by the caller: flags give the counts the detector wo
     // flags (taking the outcomes) would count differently.
     std::mt19937_64 rng(17);
     const auto log = random_log(rng, 300);
-    const rewrite_options o{.min_support = 1, .min_probability = 0.05};
+    const rewrite_options o{.min_support = 1, .min_probability = 0.05, .confidence = 0.0};
     rewrite_miner by_detector(o), by_flags(o), by_outcome(o), scored_detector(o), scored_flags(o);
     std::size_t flags_against_outcome = 0;
     for (const auto& session : log) {
@@ -489,4 +501,220 @@ TEST_CASE("friction decided by the caller: flags give the counts the detector wo
     CHECK_THROWS_WITH_AS(miner.add_session(two, two_scores, one_flag), "rewrite miner: 1 friction flags for 2 turns",
                          selflearn::invalid_argument);
     CHECK(miner.sessions() == 0);
+}
+
+namespace {
+
+/// Exact P(Bin(n, x) >= k) for small n, summed in long double.
+long double binomial_tail(unsigned n, unsigned k, long double x) {
+    long double total = 0.0L;
+    for (unsigned j = k; j <= n; ++j) {
+        long double c = 1.0L;
+        for (unsigned i = 0; i < j; ++i) c = c * static_cast<long double>(n - i) / static_cast<long double>(i + 1);
+        total += c * std::pow(x, static_cast<long double>(j)) * std::pow(1.0L - x, static_cast<long double>(n - j));
+    }
+    return total;
+}
+
+/// Simpson's rule of f over [lo, hi] with `intervals` (even) intervals.
+template <class F>
+double simpson(F f, double lo, double hi, int intervals) {
+    const double h = (hi - lo) / intervals;
+    double total = f(lo) + f(hi);
+    for (int i = 1; i < intervals; ++i) total += (i % 2 == 1 ? 4.0 : 2.0) * f(lo + i * h);
+    return total * h / 3.0;
+}
+
+double beta_density(double a, double b, double x) {
+    return std::exp((a - 1.0) * std::log(x) + (b - 1.0) * std::log1p(-x) - std::lgamma(a) - std::lgamma(b) +
+                    std::lgamma(a + b));
+}
+
+}  // namespace
+
+TEST_CASE("Beta posteriors: incomplete beta, quantile and P(X > Y) against exact and numerical references") {
+    using selflearn::regularized_beta;
+    // Integer parameters: I_x(a, b) = P(Bin(a + b - 1, x) >= a), exactly.
+    for (unsigned a = 1; a <= 12; ++a) {
+        for (unsigned b = 1; b <= 12; ++b) {
+            for (const double x : {0.05, 0.3, 0.5, 0.77, 0.99}) {
+                const auto exact = static_cast<double>(binomial_tail(a + b - 1, a, x));
+                CHECK(regularized_beta(a, b, x) == doctest::Approx(exact).epsilon(1e-12));
+            }
+        }
+    }
+    // Real parameters: numerical integration of the density.
+    for (const auto& [a, b, x] : {std::tuple{2.5, 3.7, 0.4}, std::tuple{7.25, 1.5, 0.8}, std::tuple{30.5, 12.2, 0.7}}) {
+        const double integral = simpson([&](double t) { return beta_density(a, b, t); }, 1e-12, x, 20000);
+        CHECK(regularized_beta(a, b, x) == doctest::Approx(integral).epsilon(1e-9));
+    }
+    CHECK(regularized_beta(3, 4, 0.0) == 0.0);
+    CHECK(regularized_beta(3, 4, 1.0) == 1.0);
+    CHECK_THROWS_AS((void)regularized_beta(0, 1, 0.5), selflearn::invalid_argument);
+    CHECK_THROWS_AS((void)regularized_beta(1, 1, 1.5), selflearn::invalid_argument);
+
+    // The quantile inverts the CDF; Beta(1, 1) is uniform.
+    CHECK(selflearn::beta_quantile(1, 1, 0.05) == doctest::Approx(0.05).epsilon(1e-10));
+    for (const double q : {0.01, 0.05, 0.5, 0.95}) {
+        CHECK(regularized_beta(4.5, 17, selflearn::beta_quantile(4.5, 17, q)) == doctest::Approx(q).epsilon(1e-9));
+    }
+
+    // One step: (X1, X2, rest) ~ Dirichlet(1 + c1, 1 + c2, 1 + r). Exact for integer counts:
+    // P(X1 > X2) = P(Beta(1 + c1, 1 + c2) > 1/2) = P(Bin(c1 + c2 + 1, 1/2) <= c1).
+    for (unsigned c1 = 0; c1 <= 15; ++c1) {
+        for (unsigned c2 = 0; c2 <= 15; ++c2) {
+            const auto exact = 1.0L - binomial_tail(c1 + c2 + 1, c1 + 1, 0.5L);
+            CHECK(selflearn::dirichlet_greater_probability(c1, c2) == doctest::Approx(static_cast<double>(exact)).epsilon(1e-12));
+        }
+    }
+    // ... and independent of the rest: a midpoint-rule integral over the simplex for Dirichlet(4, 2, 3).
+    {
+        const int grid = 1500;
+        double mass = 0.0, greater = 0.0;
+        for (int i = 0; i < grid; ++i) {
+            for (int j = 0; i + j < grid - 1; ++j) {
+                const double x1 = (i + 0.5) / grid, x2 = (j + 0.5) / grid, rest = 1.0 - x1 - x2;
+                const double d = x1 * x1 * x1 * x2 * rest * rest;
+                mass += d;
+                if (x1 > x2) greater += d;
+            }
+        }
+        CHECK(selflearn::dirichlet_greater_probability(3, 1) == doctest::Approx(greater / mass).epsilon(1e-3));
+    }
+    // Two independent Betas: against the integral of f_Y(y) P(X > y).
+    for (const auto& [ax, bx, ay, by] : {std::tuple{1.0, 1.0, 1.0, 1.0}, std::tuple{21.0, 1.0, 1.0, 31.0},
+                                         std::tuple{1.0, 21.0, 1.0, 31.0}, std::tuple{5.0, 3.5, 2.25, 6.0}}) {
+        const double integral = simpson(
+            [&](double y) {
+                // The density by powers, finite at the ends for parameters >= 1 (std::pow(0, 0) is 1).
+                const double density = std::pow(y, ay - 1.0) * std::pow(1.0 - y, by - 1.0) *
+                                       std::exp(std::lgamma(ay + by) - std::lgamma(ay) - std::lgamma(by));
+                return density * (1.0 - regularized_beta(ax, bx, y));
+            },
+            0.0, 1.0, 20000);
+        CHECK(selflearn::beta_greater_probability(ax, bx, ay, by) == doctest::Approx(integral).epsilon(1e-7));
+    }
+    CHECK(selflearn::beta_greater_probability(1, 1, 1, 1) == doctest::Approx(0.5));
+    CHECK_THROWS_AS((void)selflearn::beta_greater_probability(1.5, 1, 1, 1), selflearn::invalid_argument);
+}
+
+namespace {
+
+turn served(const std::string& session, double time, const std::string& text, const std::string& rewrite,
+            turn_outcome outcome) {
+    turn t = make(session, time, text, outcome);
+    t.served_rewrite = rewrite;
+    return t;
+}
+
+/// Round 1: `n` sessions where "play maj and dragons" fails and its rephrase succeeds, and `n / 2` where it
+/// is abandoned.
+std::vector<std::vector<turn>> round_one(int n) {
+    std::vector<std::vector<turn>> log;
+    for (int i = 0; i < n; ++i) {
+        const std::string id = "r1-" + std::to_string(i);
+        log.push_back({make(id, 0, "play maj and dragons", bad), make(id, 5, "play imagine dragons", ok)});
+        if (i % 2 == 0) log.push_back({make(id + "x", 0, "play maj and dragons", bad)});
+    }
+    return log;
+}
+
+/// Round 2: the request is served its rewrite in `n` sessions, of which `failures` fail.
+std::vector<std::vector<turn>> round_two(int n, int failures) {
+    std::vector<std::vector<turn>> log;
+    for (int i = 0; i < n; ++i) {
+        const std::string id = "r2-" + std::to_string(i);
+        log.push_back({served(id, 0, "Play maj and dragons", "play Imagine Dragons", i < failures ? bad : ok)});
+    }
+    return log;
+}
+
+}  // namespace
+
+TEST_CASE("served rewrites: evidence about the rule, kept while it works, retired when it breaks") {
+    const auto r1 = round_one(20);
+    rewrite_miner first;
+    for (const auto& s : r1) first.add_session(s);
+    auto rules = first.rewrites();
+    REQUIRE(rules.size() == 1);
+    CHECK(rules[0].rewrite == "play imagine dragons");
+    CHECK(rules[0].probability == doctest::Approx(20.0 / 30.0));
+    // docs/rewrite.md's worked example: P(Beta(21, 1) > 1/2) = 1 - 2^-21; the 0.05 quantile of Beta(21, 11)
+    // is 0.5145839 (scipy.stats.beta.ppf).
+    CHECK(rules[0].confidence == doctest::Approx(1.0 - std::ldexp(1.0, -21)).epsilon(1e-14));
+    CHECK(rules[0].lower_bound == doctest::Approx(0.5145839256).epsilon(1e-8));
+    CHECK(rules[0].lower_bound < rules[0].probability);
+
+    // Counted as what it is: a served turn is no transition of the request, only its rule's evidence.
+    const auto counted = [&](int failures) {
+        rewrite_miner m;
+        for (const auto& s : r1) m.add_session(s);
+        for (const auto& s : round_two(20, failures)) m.add_session(s);
+        return m;
+    };
+    const auto working = counted(1);
+    CHECK(working.counts().served("play maj and dragons", "play imagine dragons") == selflearn::served_counts{19, 1});
+    CHECK(working.counts().transition_count("play maj and dragons", rewrite_target::success, "play maj and dragons") == 0);
+    CHECK(working.counts().support("play maj and dragons", "play imagine dragons") == 20 + 19);
+    rules = working.rewrites();
+    REQUIRE(rules.size() == 1);
+    CHECK(rules[0].rewrite == "play imagine dragons");
+    CHECK(rules[0].served_successes == 19);
+    CHECK(rules[0].served_failures == 1);
+    CHECK(rules[0].probability == doctest::Approx(0.95));
+    CHECK(rules[0].confidence > 0.999);
+    CHECK(rules[0].lower_bound == doctest::Approx(selflearn::beta_quantile(20, 2, 0.05)));
+    CHECK(rules[0].request_text == "play maj and dragons");  // said 30 times that way, 20 times capitalised
+
+    // The target broke: served failures retire the rule.
+    CHECK(counted(20).rewrites().empty());
+    CHECK(counted(18).rewrites().empty());
+    // Without the probability floor, the confidence alone retires it: P(Beta(1, 21) > Beta(1, 31)) = 31/52.
+    const auto broken = selflearn::mine_rewrites(counted(20).counts(), {.min_probability = 0.0, .confidence = 0.5});
+    REQUIRE(broken.size() == 1);
+    CHECK(broken[0].confidence == doctest::Approx(31.0 / 52.0).epsilon(1e-12));
+    CHECK(broken[0].served_failures == 20);
+    CHECK(selflearn::mine_rewrites(counted(20).counts(), {.min_probability = 0.0, .confidence = 0.6}).empty());
+
+    // Without the field, the served successes look like the request succeeding by itself and the rule dies.
+    rewrite_miner naive;
+    for (const auto& s : r1) naive.add_session(s);
+    for (auto s : round_two(20, 0)) {
+        s[0].served_rewrite.reset();
+        naive.add_session(s);
+    }
+    CHECK(naive.rewrites().empty());
+
+    // A served rewrite equal to the request (after normalisation) is an ordinary turn.
+    rewrite_miner same;
+    same.add_session(std::vector<turn>{served("s", 0, "Play it", "play  it", ok)});
+    CHECK(same.counts().served_size() == 0);
+    CHECK(same.counts().transition_count("play it", rewrite_target::success, "play it") == 1);
+    CHECK_THROWS_WITH_AS(same.add_session(std::vector<turn>{served("s", 0, "play it", "  ", ok)}),
+                         doctest::Contains("turn 0: the served rewrite is empty"), selflearn::invalid_argument);
+    CHECK_THROWS_AS(rewrite_miner({.confidence = 1.5}), selflearn::invalid_argument);
+    rewrite_counts c;
+    CHECK_THROWS_AS(c.add_served("a", "a", 1, 0), selflearn::invalid_argument);
+}
+
+TEST_CASE("served counts merge across shards to the single run") {
+    auto log = round_one(12);
+    for (auto& s : round_two(15, 6)) log.push_back(std::move(s));
+    // A second rule served in both directions of a tie, and a served success mid-session.
+    log.push_back({served("m", 0, "turn on lights", "turn on the lights", ok), make("m", 3, "turn on lights", bad),
+                   make("m", 6, "turn on the lights", ok)});
+    rewrite_miner single;
+    for (const auto& s : log) single.add_session(s);
+    rewrite_miner a, b;
+    for (std::size_t i = 0; i < log.size(); ++i) (i % 3 == 0 ? a : b).add_session(log[i]);
+    rewrite_counts merged;
+    merged.merge(b.counts()).merge(a.counts());
+    CHECK(merged == single.counts());
+    CHECK(merged.served("turn on lights", "turn on the lights") == selflearn::served_counts{1, 0});
+    CHECK(merged.served("play maj and dragons", "play imagine dragons") == selflearn::served_counts{9, 6});
+    CHECK(selflearn::mine_rewrites(merged) == single.rewrites());
+    // Served counts take part in equality.
+    rewrite_counts other = merged;
+    other.add_served("x y", "x z", 0, 1);
+    CHECK_FALSE(other == merged);
 }

@@ -55,9 +55,19 @@ void read_counts(cli::input& in, selflearn::rewrite_counts& counts) {
             if (!count.is_number_unsigned()) throw cli::input_error("\"count\" must be a non-negative integer");
             counts.add_surface(cli::require_string(line, "utterance"), cli::require_string(line, "text"),
                                count.get<std::uint64_t>());
+        } else if (type == "served") {
+            const auto count = [&](const char* field) {
+                const auto& value = cli::require(line, field, cli::json::value_t::number_integer);
+                if (!value.is_number_unsigned()) {
+                    throw cli::input_error(fmt::format("\"{}\" must be a non-negative integer", field));
+                }
+                return value.get<std::uint64_t>();
+            };
+            counts.add_served(cli::require_string(line, "request"), cli::require_string(line, "rewrite"),
+                              count("successes"), count("failures"));
         } else {
-            throw cli::input_error(
-                fmt::format("\"type\" must be \"transition\", \"support\" or \"surface\", got \"{}\"", type));
+            throw cli::input_error(fmt::format(
+                "\"type\" must be \"transition\", \"support\", \"served\" or \"surface\", got \"{}\"", type));
         }
     });
 }
@@ -70,6 +80,13 @@ void write_counts(cli::output& out, const selflearn::rewrite_counts& counts) {
     });
     counts.for_each_support([&](std::string_view request, std::string_view rewrite, std::uint64_t sessions) {
         out.write({{"type", "support"}, {"request", request}, {"rewrite", rewrite}, {"sessions", sessions}});
+    });
+    counts.for_each_served([&](std::string_view request, std::string_view rewrite, selflearn::served_counts c) {
+        out.write({{"type", "served"},
+                   {"request", request},
+                   {"rewrite", rewrite},
+                   {"successes", c.successes},
+                   {"failures", c.failures}});
     });
     counts.for_each_surface([&](std::string_view utterance, std::string_view text, std::uint64_t count) {
         out.write({{"type", "surface"}, {"utterance", utterance}, {"text", text}, {"count", count}});
@@ -84,6 +101,7 @@ int run_mine(const cli::arguments& args) {
     const bool from_counts = args.flag("from-counts");
     options.min_support = static_cast<std::uint64_t>(args.integer("min-support", 0, std::numeric_limits<long long>::max()));
     options.min_probability = args.number("min-probability", 0.0, 1.0);
+    options.confidence = args.number("confidence", 0.0, 1.0);
     options.threads = static_cast<unsigned>(args.integer("threads", 0, 1024));
     const auto score_field = args.value("score-field");
     if (from_counts && score_field) throw cli::usage_error("--score-field applies to session logs, not to --from-counts");
@@ -138,7 +156,11 @@ int run_mine(const cli::arguments& args) {
                        {"probability", r.probability},
                        {"support", r.support},
                        {"success_probability", r.success_probability},
-                       {"expected_steps", r.expected_steps}});
+                       {"expected_steps", r.expected_steps},
+                       {"confidence", r.confidence},
+                       {"lower_bound", r.lower_bound},
+                       {"served_successes", r.served_successes},
+                       {"served_failures", r.served_failures}});
         }
     }
     out.flush();
@@ -155,20 +177,25 @@ const cli::registration mine_command{cli::command{
         "and writes the rewrite table, one line per request seen to fail, sorted by request_key:\n"
         "{\"request\": \"Play maj and dragons\", \"rewrite\": \"play Imagine Dragons\", \"request_key\":\n"
         " \"play maj and dragons\", \"rewrite_key\": \"play imagine dragons\", \"probability\": 0.82,\n"
-        " \"support\": 14, \"success_probability\": 0.9, \"expected_steps\": 1.4}\n"
+        " \"support\": 14, \"success_probability\": 0.9, \"expected_steps\": 1.4, \"confidence\": 0.99,\n"
+        " \"lower_bound\": 0.61, \"served_successes\": 0, \"served_failures\": 0}\n"
         "request and rewrite are what users said most often; look requests up by request_key, the text after\n"
         "selflearn::normalize_utterance. A turn rephrases the turn before it when that one was a defect, it\n"
         "comes within --window seconds and the paraphrase score (--scorer, or the log's --score-field) is at\n"
         "least --threshold. By default the paraphrase detector is learned from the log's own annotated\n"
         "successful turns (character similarity when it cannot be: standard input, --emit-counts, too few\n"
-        "annotated turns; a note on stderr says so). See docs/rewrite.md for the method.\n\n"
+        "annotated turns; a note on stderr says so). A rewrite is kept when it beats leaving the request\n"
+        "alone with posterior probability >= --confidence (confidence; lower_bound is the rewrite's lower\n"
+        "credible bound). Turns with \"served_rewrite\" (a deployed rewrite was served) count for or against\n"
+        "their rule (served_successes, served_failures). See docs/rewrite.md for the method.\n\n"
         "Map/reduce: --emit-counts writes mergeable count lines ({\"type\": \"transition\", ...},\n"
-        "{\"type\": \"support\", ...} and {\"type\": \"surface\", ...}) for any slice of the log split by session; --from-counts reads any number\n"
+        "{\"type\": \"support\", ...}, {\"type\": \"served\", ...} and {\"type\": \"surface\", ...}) for any slice of the log split by session; --from-counts reads any number\n"
         "of such files (concatenated or as several FILEs), adds them up and solves. The result equals the\n"
         "single run on the whole log, bit for bit. Both together merge count files into one (a combiner).",
     .options = cli::with_paraphrase_options({{"window", "SECONDS", "maximum gap between a defect turn and its rephrase (inclusive)", "60"},
                 {"min-support", "N", "minimum distinct sessions supporting a kept rewrite", "2"},
                 {"min-probability", "P", "minimum absorption probability of a kept rewrite", "0.2"},
+                {"confidence", "P", "minimum posterior probability that a kept rewrite beats the request alone", "0.95"},
                 {"score-field", "NAME", "take each turn's rephrase score (versus the turn before) from field NAME"},
                 {"emit-counts", "", "write mergeable count lines instead of rewrites (the map step)"},
                 {"from-counts", "", "read count lines from --emit-counts runs, merge and solve (the reduce step)"},

@@ -44,6 +44,7 @@ int run_pipeline(const cli::arguments& args) {
     s.rewrite.threshold = s.paraphrase_threshold;
     s.rewrite.min_support = static_cast<std::uint64_t>(args.integer("rewrite-min-support", 1, 1'000'000'000));
     s.rewrite.min_probability = args.number("rewrite-min-probability", 0.0, 1.0);
+    s.rewrite.confidence = args.number("rewrite-confidence", 0.0, 1.0);
     s.rewrite.threads = static_cast<unsigned>(args.integer("threads", 0, 1024));
     s.top = static_cast<std::size_t>(args.integer("top", 0, 1'000'000));
     const cli::session_rules rules{.timeout = cli::session_timeout_option(args, "session-timeout", s.window.max_seconds)};
@@ -138,6 +139,8 @@ const cli::registration pipeline_command{cli::command{
                 {"rewrite-min-support", "K", "rewrites need K distinct sessions", "2"},
                 {"rewrite-min-probability", "P", "rewrites need an absorption probability >= P into success at them",
                  "0.2"},
+                {"rewrite-confidence", "P",
+                 "rewrites need posterior probability >= P of beating the request alone (0: point estimates only)", "0"},
                 {"threads", "N", "threads for solving the rewrite chain (0: one per core)", "0"},
                 {"top", "N", "rows in the report's tables", "20"},
                 {"session-timeout", "S", "a session closes after S seconds without a turn (at least --window-seconds)",

@@ -4,11 +4,67 @@
 #include "session_log.hpp"
 #include "simulator.hpp"
 
+#include <selflearn/paraphrase.hpp>
+
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
 
 namespace {
+
+// A deployed rewrite table: normalised request -> (rewrite as served, normalised rewrite).
+struct served_rule {
+    std::string rewrite;
+    std::string rewrite_key;
+};
+
+std::map<std::string, served_rule> read_served_table(const std::string& path) {
+    std::map<std::string, served_rule> table;
+    cli::input in(std::vector<std::string>{path}, false, "simulate");
+    in.for_each([&](const cli::json& line, const cli::location&) {
+        table[cli::require_string(line, "request_key")] = {cli::require_string(line, "rewrite"),
+                                                           cli::require_string(line, "rewrite_key")};
+    });
+    return table;
+}
+
+// Serves the table's rewrites in one simulated session: a turn whose normalised text is a rule's request
+// gets "served_rewrite"; its outcome is the rewrite's (a broken target fails, a working one succeeds unless
+// the served turn fails at `served_failure_rate`). After a served success of a failed request the user's
+// rephrases of the same goal are gone. A turn that says a broken target fails too.
+void serve(std::vector<simulator::simulated_turn>& session, const std::map<std::string, served_rule>& table,
+           const std::set<std::string>& broken, double served_failure_rate, simulator::prng& rng) {
+    std::vector<simulator::simulated_turn> out;
+    std::optional<std::string> skip_goal;
+    for (auto& st : session) {
+        auto& t = st.log.turn;
+        if (skip_goal && st.log.gold_goal == skip_goal) continue;
+        skip_goal.reset();
+        const std::string key = selflearn::normalize_utterance(t.text);
+        if (const auto rule = table.find(key); rule != table.end()) {
+            const bool was_defect = t.outcome == selflearn::turn_outcome::defect;
+            const bool works = !broken.contains(rule->second.rewrite_key) && !rng.chance(served_failure_rate);
+            t.served_rewrite = rule->second.rewrite;
+            t.outcome = works ? selflearn::turn_outcome::success : selflearn::turn_outcome::defect;
+            if (works) {
+                st.cause.clear();
+                st.stage.clear();
+                if (was_defect && st.log.gold_goal) skip_goal = st.log.gold_goal;
+            }
+        } else if (broken.contains(key) && t.outcome == selflearn::turn_outcome::success) {
+            t.outcome = selflearn::turn_outcome::defect;
+            st.friction.status = "handler_error";
+        }
+        out.push_back(std::move(st));
+    }
+    session = std::move(out);
+}
 
 int run_simulate(const cli::arguments& args) {
     const auto corpus = args.value("corpus");
@@ -51,10 +107,39 @@ int run_simulate(const cli::arguments& args) {
     }
     const bool compact = gold == "compact";
 
+    const auto serve_path = args.value("serve-rewrites");
+    const double broken_share = args.number("broken-share", 0.0, 1.0);
+    const double served_failure_rate = args.number("served-failure-rate", 0.0, 1.0);
+    const auto broken_output = args.value("broken-output");
+    if (!serve_path && broken_output) throw cli::usage_error("--broken-output needs --serve-rewrites TABLE");
+    std::map<std::string, served_rule> table;
+    std::set<std::string> broken;
+    if (serve_path) {
+        table = read_served_table(*serve_path);
+        // Each distinct target breaks with probability --broken-share, drawn from the seed and its text alone.
+        std::set<std::string> targets;
+        for (const auto& [request, rule] : table) targets.insert(rule.rewrite_key);
+        for (const auto& target : targets) {
+            std::uint64_t hash = 14695981039346656037ull;  // FNV-1a: the same on every platform
+            for (const char c : target) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+            simulator::prng rng(simulator::mix(o.seed, hash));
+            if (rng.chance(broken_share)) broken.insert(target);
+        }
+        if (broken_output) {
+            cli::output listing(*broken_output);
+            for (const auto& target : broken) listing.write({{"rewrite_key", target}});
+            listing.flush();
+        }
+    }
     const simulator::generator generator(simulator::load_corpus(*corpus, args.flag("skip-invalid")), o);
     cli::output out(args.string("output"));
     for (std::uint64_t s = 0; s < sessions; ++s) {
-        for (auto& [t, friction, cause, stage] : generator.session(s)) {
+        auto session = generator.session(s);
+        if (serve_path) {
+            simulator::prng rng(simulator::mix(o.seed ^ 0x5e7edull, s));
+            serve(session, table, broken, served_failure_rate, rng);
+        }
+        for (auto& [t, friction, cause, stage] : session) {
             if (compact && t.turn.annotation == t.gold_annotation) t.gold_annotation.reset();
             if (signals == "on") {  // the turn's own fields, and the same keys for a writer that does not know them
                 t.turn.asr_confidence = friction.asr_confidence;
@@ -92,7 +177,13 @@ const cli::registration simulate_command{cli::command{
         "rephrase window. Successful turns carry the NLU's \"annotation\" and \"intent\"; every turn carries\n"
         "\"gold_goal\", \"gold_annotation\" and the friction signals \"asr_confidence\", \"status\", \"barge_in\".\n"
         "Writes the session log (JSON Lines, one turn per line, sessions in order). The same seed gives the\n"
-        "same log, and session k is the same whatever --sessions is.",
+        "same log, and session k is the same whatever --sessions is.\n\n"
+        "Served rounds: --serve-rewrites TABLE (a `selflearn mine` table) deploys its rewrites. A turn whose\n"
+        "normalised text is a rule's request_key is served the rule's rewrite (field \"served_rewrite\") and\n"
+        "gets the rewrite's outcome; after a served success the user's rephrases of that goal are gone. A\n"
+        "--broken-share of the distinct targets (drawn from the seed and the target's text) stopped working:\n"
+        "served turns and turns saying them fail. Working targets fail at --served-failure-rate.\n"
+        "--broken-output FILE lists the broken targets ({\"rewrite_key\": ...} per line).",
     .options = {{"corpus", "FILE", "annotated corpus (SNIPS JSON Lines format)"},
                 {"sessions", "N", "number of sessions to simulate"},
                 {"seed", "S", "random seed", "1"},
@@ -131,6 +222,11 @@ const cli::registration simulate_command{cli::command{
                  "'full': every turn has \"gold_annotation\"; 'compact': omitted where \"annotation\" equals it",
                  "full"},
                 {"output", "FILE", "write the log to FILE instead of standard output"},
+                {"serve-rewrites", "TABLE", "serve the rewrites of a `selflearn mine` table (a round after deployment)"},
+                {"broken-share", "P", "with --serve-rewrites: share of the table's targets that stopped working", "0"},
+                {"served-failure-rate", "P", "with --serve-rewrites: probability that a working served rewrite fails",
+                 "0.05"},
+                {"broken-output", "FILE", "with --serve-rewrites: write the broken targets to FILE"},
                 {"skip-invalid", "", "count, report on stderr and skip malformed corpus lines instead of stopping"}},
     .run = run_simulate,
     .reads_input = false,

@@ -229,7 +229,8 @@ results runner::finish() {
     for (const auto& rule : miner_.rewrites()) {
         results_.rewrites.push_back({rule.request_text, rule.rewrite_text, rule.request, rule.rewrite, rule.probability,
                                      rule.success_probability, rule.expected_steps,
-                                     static_cast<std::size_t>(rule.support), std::nullopt});
+                                     static_cast<std::size_t>(rule.support), std::nullopt, rule.confidence,
+                                     rule.lower_bound, rule.served_successes, rule.served_failures});
     }
     counts.rewrites = results_.rewrites.size();
     counts.rewrite_states = miner_.counts().utterance_count();

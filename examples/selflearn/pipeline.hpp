@@ -92,6 +92,8 @@ struct rewrite_row {
     double probability = 0, success_probability = 0, expected_steps = 0;
     std::size_t support = 0;
     std::optional<bool> wins;  ///< against gold goals, when known
+    double confidence = 0, lower_bound = 0;  ///< selflearn::rewrite_rule's: P(beats the request alone), its lower bound
+    std::uint64_t served_successes = 0, served_failures = 0;  ///< post-deployment counts of the rule
 };
 
 /// Where defects come from (failure_point.hpp): the failure point of every friction turn, by its successful

@@ -216,7 +216,11 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
                               {"probability", w.probability},
                               {"support", w.support},
                               {"success_probability", w.success_probability},
-                              {"expected_steps", w.expected_steps}}
+                              {"expected_steps", w.expected_steps},
+                              {"confidence", w.confidence},
+                              {"lower_bound", w.lower_bound},
+                              {"served_successes", w.served_successes},
+                              {"served_failures", w.served_failures}}
                         .dump();
         rewrites += '\n';
     }

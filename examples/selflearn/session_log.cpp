@@ -78,6 +78,10 @@ log_turn parse_turn(const json& line) {
                 "field \"resolution\" must be \"resolved\", \"unresolved\" or \"ambiguous\", got \"{}\"", resolution));
         }
     }
+    if (const json* r = optional_field(line, "served_rewrite", json::value_t::string)) {
+        t.served_rewrite = r->get<std::string>();
+        if (!has_words(*t.served_rewrite)) throw input_error("field \"served_rewrite\" is empty or only spaces");
+    }
     if (const json* r = optional_field(line, "rephrase_score", json::value_t::number_float)) {
         const double score = r->get<double>();
         if (!(score >= 0.0 && score <= 1.0)) {
@@ -109,6 +113,7 @@ json to_json(const log_turn& lt) {
                           : *t.resolution == selflearn::entity_resolution::unresolved ? "unresolved"
                                                                                       : "ambiguous";
     }
+    if (t.served_rewrite) j["served_rewrite"] = *t.served_rewrite;
     if (lt.rephrase_score) j["rephrase_score"] = *lt.rephrase_score;
     if (lt.gold_goal) j["gold_goal"] = *lt.gold_goal;
     if (lt.gold_annotation) j["gold_annotation"] = *lt.gold_annotation;

@@ -38,12 +38,12 @@ for args in "" "--score-field x"; do
     expect 1 'nbsp.jsonl:3: field "text" is empty or only spaces' mine $args "$work/nbsp.jsonl"
     set +e
     # shellcheck disable=SC2086
-    "$program" mine $args --skip-invalid "$work/nbsp.jsonl" > "$work/skipped.jsonl" 2> "$work/err"; status=$?
+    "$program" mine $args --confidence 0 --skip-invalid "$work/nbsp.jsonl" > "$work/skipped.jsonl" 2> "$work/err"; status=$?
     set -e
     [[ $status -eq 0 ]] || fail "mine $args --skip-invalid: exit $status: $(cat "$work/err")"
     grep -qF 'skipped 1 invalid line(s) of 7' "$work/err" || fail "mine $args --skip-invalid: $(cat "$work/err")"
     # shellcheck disable=SC2086
-    "$program" mine $args "$work/clean.jsonl" > "$work/expected.jsonl"
+    "$program" mine $args --confidence 0 "$work/clean.jsonl" > "$work/expected.jsonl"
     [[ -s $work/expected.jsonl ]] || fail "mine $args on the clean log found no rewrite"
     cmp -s "$work/expected.jsonl" "$work/skipped.jsonl" || fail "mine $args --skip-invalid lost data"
 done

@@ -20,15 +20,25 @@ cat > "$work/log.jsonl" <<'EOF'
 {"session": "s4", "time": 0, "text": "play maj and dragons", "outcome": "defect"}
 {"session": "s4", "time": 10, "text": "what's the weather", "outcome": "success"}
 EOF
-out=$("$selflearn" mine "$work/log.jsonl")
+# Two sessions are too little evidence for the default --confidence 0.95: P(Beta(3, 1) > 1/2) = 0.875.
+[ -z "$("$selflearn" mine "$work/log.jsonl")" ] || fail "--confidence 0.95 should drop the rewrite"
+out=$("$selflearn" mine --confidence 0.8 "$work/log.jsonl")
 # request and rewrite are what users said most often ("play maj and dragons" 3 times, "Play maj and
 # dragons" once; the rewrite's two spellings once each, the tie to the smaller in byte order); the keys
-# are the normalised forms.
-expected='{"expected_steps":1.5,"probability":0.5,"request":"play maj and dragons","request_key":"play maj and dragons","rewrite":"play Imagine Dragons","rewrite_key":"play imagine dragons","success_probability":0.5,"support":2}'
-[ "$out" = "$expected" ] || fail "hand-made log: $out"
-[ -z "$("$selflearn" mine --min-support 3 "$work/log.jsonl")" ] || fail "--min-support 3 should drop the rewrite"
-[ -z "$("$selflearn" mine --window 3 "$work/log.jsonl")" ] || fail "--window 3 should link nothing"
-[ -z "$("$selflearn" mine --threshold 0.8 "$work/log.jsonl")" ] || fail "--threshold 0.8 should link nothing"
+# are the normalised forms. lower_bound: the 0.2 quantile of Beta(1 + 2, 1 + 4 - 2).
+expected=$(python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+assert abs(r.pop("confidence") - 0.875) < 1e-12, r
+assert abs(r.pop("lower_bound") - 0.3265979) < 1e-6, r
+assert r.pop("served_successes") == 0 and r.pop("served_failures") == 0, r
+print(json.dumps(r, sort_keys=True, separators=(",", ":")))' "$out") || fail "hand-made log: $out"
+[ "$expected" = '{"expected_steps":1.5,"probability":0.5,"request":"play maj and dragons","request_key":"play maj and dragons","rewrite":"play Imagine Dragons","rewrite_key":"play imagine dragons","success_probability":0.5,"support":2}' ] ||
+    fail "hand-made log: $out"
+expected="$out"
+[ -z "$("$selflearn" mine --confidence 0 --min-support 3 "$work/log.jsonl")" ] || fail "--min-support 3 should drop the rewrite"
+[ -z "$("$selflearn" mine --confidence 0 --window 3 "$work/log.jsonl")" ] || fail "--window 3 should link nothing"
+[ -z "$("$selflearn" mine --confidence 0 --threshold 0.8 "$work/log.jsonl")" ] || fail "--threshold 0.8 should link nothing"
 
 # The count lines of the hand-made log.
 "$selflearn" mine --emit-counts "$work/log.jsonl" > "$work/log.counts"
@@ -40,7 +50,7 @@ grep -qxF '{"request":"play maj and dragons","rewrite":"play imagine dragons","s
     "$work/log.counts" || fail "support line: $(cat "$work/log.counts")"
 grep -qxF '{"count":1,"text":"play Imagine Dragons","type":"surface","utterance":"play imagine dragons"}' \
     "$work/log.counts" || fail "surface line: $(cat "$work/log.counts")"
-[ "$("$selflearn" mine --from-counts "$work/log.counts")" = "$expected" ] || fail "--from-counts of the whole log"
+[ "$("$selflearn" mine --confidence 0.8 --from-counts "$work/log.counts")" = "$expected" ] || fail "--from-counts of the whole log"
 # A log without annotations gives the default learned scorer nothing to learn from: it says so on stderr
 # and falls back to character similarity (the output above).
 "$selflearn" mine "$work/log.jsonl" 2> "$work/note" > /dev/null
@@ -107,10 +117,10 @@ cat > "$work/scored.jsonl" <<'EOF'
 {"session": "b", "time": 0, "text": "weather tomorrow", "outcome": "defect"}
 {"session": "b", "time": 4, "text": "will it rain on saturday", "outcome": "success", "rephrase_score": 0.88}
 EOF
-out=$("$selflearn" mine --score-field rephrase_score "$work/scored.jsonl")
+out=$("$selflearn" mine --confidence 0 --score-field rephrase_score "$work/scored.jsonl")
 echo "$out" | grep -q '"probability":1.0,"request":"weather tomorrow","request_key":"weather tomorrow","rewrite":"will it rain on saturday"' ||
     fail "--score-field: $out"
-[ -z "$("$selflearn" mine "$work/scored.jsonl")" ] || fail "lexically these are not rephrases"
+[ -z "$("$selflearn" mine --confidence 0 "$work/scored.jsonl")" ] || fail "lexically these are not rephrases"
 
 # Errors: exit 1 naming the line; usage errors exit 2.
 check_error() {  # expected-message args...
@@ -148,11 +158,30 @@ check_error 'c3:1: rewrite counts: transition count -2' --from-counts "$work/c3"
 printf '%s\n' '{"type": "support", "request": "a", "rewrite": "b", "sessions": -1}' > "$work/c4"
 check_error 'c4:1: "sessions" must be a non-negative integer' --from-counts "$work/c4"
 printf '%s\n' '{"type": "nothing"}' > "$work/c5"
-check_error 'c5:1: "type" must be "transition", "support" or "surface"' --from-counts "$work/c5"
+check_error 'c5:1: "type" must be "transition", "support", "served" or "surface"' --from-counts "$work/c5"
 printf '%s\n' '{"type": "transition", "from": "a", "kind": "utterance", "to": "b", "count": 1}' \
     '{"type": "transition", "from": "b", "kind": "utterance", "to": "a", "count": 1}' \
     '{"type": "transition", "from": "c", "kind": "failure", "count": 1}' > "$work/c6"
 check_error "2 utterances never reach success or failure: 'a', 'b'" --from-counts "$work/c6"
+printf '%s\n' '{"type": "served", "request": "a", "rewrite": "b", "successes": 1, "failures": -1}' > "$work/c7"
+check_error 'c7:1: "failures" must be a non-negative integer' --from-counts "$work/c7"
+printf '%s\n' '{"session": "a", "time": 0, "text": "x", "outcome": "defect", "served_rewrite": 3}' > "$work/served_bad.jsonl"
+check_error 'served_bad.jsonl:1: field "served_rewrite" must be string' "$work/served_bad.jsonl"
+
+# Served turns (a deployed rewrite): evidence about the rule, carried through --emit-counts/--from-counts.
+{ cat "$work/log.jsonl"
+  for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+      printf '{"session": "r%s", "time": 0, "text": "play maj and dragons", "outcome": "success", "served_rewrite": "play Imagine Dragons"}\n' "$i"
+  done; } > "$work/served.jsonl"
+"$selflearn" mine --emit-counts "$work/served.jsonl" > "$work/served.counts"
+grep -qxF '{"failures":0,"request":"play maj and dragons","rewrite":"play imagine dragons","successes":12,"type":"served"}' \
+    "$work/served.counts" || fail "served line: $(cat "$work/served.counts")"
+out=$("$selflearn" mine "$work/served.jsonl")
+echo "$out" | grep -q '"rewrite_key":"play imagine dragons","served_failures":0,"served_successes":12' || fail "served rule: $out"
+[ "$("$selflearn" mine --from-counts "$work/served.counts")" = "$out" ] || fail "served rule from counts"
+# Count files without served lines (older ones) still read.
+grep -v '"type":"served"' "$work/served.counts" | "$selflearn" mine --from-counts --confidence 0.8 > /dev/null
+
 set +e
 "$selflearn" mine --min-probability 2 < /dev/null > /dev/null 2>&1; [ $? -eq 2 ] || fail "bad --min-probability"
 "$selflearn" mine --from-counts --score-field x < /dev/null > /dev/null 2>&1; [ $? -eq 2 ] || fail "from + score"

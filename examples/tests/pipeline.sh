@@ -89,7 +89,10 @@ def outputs(folder, min_support):
     rewrites = [json.loads(l) for l in open(f"{folder}/rewrites.jsonl", encoding="utf-8")]
     for r in rewrites:
         assert set(r) == {"request", "rewrite", "request_key", "rewrite_key", "probability", "support",
-                          "success_probability", "expected_steps"}, r
+                          "success_probability", "expected_steps", "confidence", "lower_bound",
+                          "served_successes", "served_failures"}, r
+        assert 0 <= r["confidence"] <= 1 and 0 <= r["lower_bound"] <= 1, r
+        assert r["served_successes"] == 0 and r["served_failures"] == 0, r
         assert r["request_key"] != r["rewrite_key"], r
         assert 0.2 <= r["probability"] <= r["success_probability"] + 1e-9, r
         assert r["success_probability"] <= 1 + 1e-9, r
@@ -160,7 +163,7 @@ done
 # 3b. The rewrite stage is the library's rewrite miner: with the miner's own scorer, rewrites.jsonl is
 #     byte for byte what `selflearn mine` writes for the same log.
 "$program" pipeline --log "$work/run.jsonl" --out "$work/chars" --scorer chars --quiet > /dev/null
-"$program" mine --scorer chars "$work/run.jsonl" --output "$work/mined.jsonl"
+"$program" mine --scorer chars --confidence 0 "$work/run.jsonl" --output "$work/mined.jsonl"
 [[ -s $work/mined.jsonl ]] || fail "selflearn mine wrote nothing"
 cmp -s "$work/chars/rewrites.jsonl" "$work/mined.jsonl" || fail "pipeline --scorer chars differs from selflearn mine"
 

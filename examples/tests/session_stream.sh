@@ -96,10 +96,12 @@ cat > "$work/again.jsonl" <<'EOF'
 {"session": "a", "time": 7200, "text": "play maj and dragons", "outcome": "defect"}
 {"session": "a", "time": 7204, "text": "play imagine dragons", "outcome": "success"}
 EOF
-out=$("$program" mine "$work/again.jsonl")
-echo "$out" | grep -q '"request":"play maj and dragons","request_key":"play maj and dragons","rewrite":"play imagine dragons","rewrite_key":"play imagine dragons","success_probability":1.0,"support":2' ||
+# (Two sessions are too little for the default --confidence 0.95; 0 keeps the point-estimate rule.)
+out=$("$program" mine --confidence 0 "$work/again.jsonl")
+echo "$out" | grep -q '"request":"play maj and dragons","request_key":"play maj and dragons","rewrite":"play imagine dragons","rewrite_key":"play imagine dragons",' &&
+    echo "$out" | grep -q '"success_probability":1.0,"support":2' ||
     fail "a session id seen after the timeout should be a new session: $out"
-[[ -z $("$program" mine --session-timeout 10000 "$work/again.jsonl") ]] ||
+[[ -z $("$program" mine --confidence 0 --session-timeout 10000 "$work/again.jsonl") ]] ||
     fail "with --session-timeout 10000 session a is one session (support 1, below --min-support 2)"
 
 # 4. A turn earlier than the last turn of its open session: a bad line naming file and line, skippable.

@@ -13,8 +13,11 @@
 /// - inside a run each turn's utterance u moves to the next one's v (transition u -> v); the last turn
 ///   moves to "success at u" when it succeeded and to "failure" when it was a defect;
 /// - the *support* of (u, v) counts the distinct sessions with a run that contains u and ends in success
-///   at v (v != u).
-/// Counts (transitions, support) are plain sums, so sessions can be counted on separate shards (split by
+///   at v (v != u);
+/// - a *served* turn (turn::served_rewrite set to a text v whose normal form differs from u's) is evidence
+///   about its rule u -> v, not about u: it counts a served success or failure of (u, v), a served success
+///   also supports (u, v), and it takes part in no run (it is neither rephrased nor a rephrase).
+/// Counts (transitions, support, served) are plain sums, so sessions can be counted on separate shards (split by
 /// session) and merged with rewrite_counts::merge before solving. Memory is bounded by the distinct
 /// utterances and the distinct pairs seen, never by the number of turns.
 
@@ -84,6 +87,10 @@ struct rewrite_options {
     std::uint64_t min_support = 2;
     /// Minimum absorption probability B[request, success at rewrite] of a kept rewrite [0.2].
     double min_probability = 0.2;
+    /// Minimum posterior probability that the rewrite beats leaving the request alone [0.95]:
+    /// P(B[request, success via rewrite] > B[request, success at request]) under Beta posteriors (see
+    /// mine_rewrites). In [0, 1]; 0 turns the rule off (only the point estimates decide).
+    double confidence = 0.95;
     /// Threads for solving the chain (0: one per core) [0].
     unsigned threads = 0;
 };
@@ -98,8 +105,105 @@ struct rewrite_rule {
     double expected_steps;       ///< expected rephrase steps from the request until success or failure
     std::string request_text;    ///< what users said: the most frequent original text behind `request`
     std::string rewrite_text;    ///< the most frequent original text behind `rewrite` (what to send instead)
+    /// Posterior probability that the rewrite beats leaving the request alone (see mine_rewrites).
+    double confidence = 0.0;
+    /// Lower credible bound of the rewrite's success probability: the (1 - options.confidence) quantile of
+    /// its posterior (of B[request, success at rewrite] before deployment, of the served success rate after).
+    double lower_bound = 0.0;
+    std::uint64_t served_successes = 0;  ///< served turns of this rule that succeeded (after deployment)
+    std::uint64_t served_failures = 0;   ///< served turns of this rule that failed (after deployment)
     friend bool operator==(const rewrite_rule&, const rewrite_rule&) = default;
 };
+
+/// Post-deployment counts of one rule (request -> served rewrite): served turns that succeeded and failed.
+struct served_counts {
+    std::uint64_t successes = 0;  ///< served turns that succeeded
+    std::uint64_t failures = 0;   ///< served turns that failed
+    friend bool operator==(const served_counts&, const served_counts&) = default;
+};
+
+/// The regularised incomplete beta function I_x(a, b): P(X <= x) for X ~ Beta(a, b). Continued fraction
+/// (modified Lentz), relative accuracy about 1e-14; O(sqrt(max(a, b))) iterations.
+/// \throws invalid_argument when a or b is not a positive finite number or x is outside [0, 1].
+[[nodiscard]] inline double regularized_beta(double a, double b, double x) {
+    if (!(a > 0.0) || !(b > 0.0) || !std::isfinite(a) || !std::isfinite(b) || !(x >= 0.0 && x <= 1.0)) {
+        throw invalid_argument(fmt::format("regularized_beta: needs a, b > 0 and x in [0, 1], got a={} b={} x={}", a, b, x));
+    }
+    if (x == 0.0 || x == 1.0) return x;
+    const auto fraction = [](double p, double q, double y) {
+        constexpr double tiny = 1e-300;
+        double c = 1.0, d = 1.0 - (p + q) * y / (p + 1.0);
+        if (std::abs(d) < tiny) d = tiny;
+        d = 1.0 / d;
+        double h = d;
+        for (int m = 1; m <= 100000; ++m) {
+            const double m2 = 2.0 * m;
+            double aa = m * (q - m) * y / ((p + m2 - 1.0) * (p + m2));
+            d = 1.0 + aa * d;
+            if (std::abs(d) < tiny) d = tiny;
+            c = 1.0 + aa / c;
+            if (std::abs(c) < tiny) c = tiny;
+            d = 1.0 / d;
+            h *= d * c;
+            aa = -(p + m) * (p + q + m) * y / ((p + m2) * (p + m2 + 1.0));
+            d = 1.0 + aa * d;
+            if (std::abs(d) < tiny) d = tiny;
+            c = 1.0 + aa / c;
+            if (std::abs(c) < tiny) c = tiny;
+            d = 1.0 / d;
+            const double delta = d * c;
+            h *= delta;
+            if (std::abs(delta - 1.0) < 1e-15) break;
+        }
+        return h;
+    };
+    const double log_front = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
+    if (x < (a + 1.0) / (a + b + 2.0)) return std::exp(log_front) * fraction(a, b, x) / a;
+    return 1.0 - std::exp(log_front) * fraction(b, a, 1.0 - x) / b;
+}
+
+/// The q quantile of Beta(a, b): the x with I_x(a, b) = q, by bisection to 1e-12. O(40 regularized_beta).
+/// \throws invalid_argument as regularized_beta, or when q is outside [0, 1].
+[[nodiscard]] inline double beta_quantile(double a, double b, double q) {
+    if (!(q >= 0.0 && q <= 1.0)) throw invalid_argument(fmt::format("beta_quantile: q {} is outside [0, 1]", q));
+    (void)regularized_beta(a, b, 0.5);  // validates a and b
+    double lo = 0.0, hi = 1.0;
+    while (hi - lo > 1e-12) {
+        const double mid = 0.5 * (lo + hi);
+        (regularized_beta(a, b, mid) < q ? lo : hi) = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/// P(X > Y) for independent X ~ Beta(a_x, b_x) and Y ~ Beta(a_y, b_y) with a_x a positive integer: the
+/// closed form sum over i < a_x of B(a_y + i, b_x + b_y) / ((b_x + i) B(1 + i, b_x) B(a_y, b_y)), in log
+/// space. O(a_x).
+/// \throws invalid_argument when a parameter is not positive and finite or a_x is not an integer.
+[[nodiscard]] inline double beta_greater_probability(double a_x, double b_x, double a_y, double b_y) {
+    for (const double v : {a_x, b_x, a_y, b_y}) {
+        if (!(v > 0.0) || !std::isfinite(v)) {
+            throw invalid_argument(fmt::format("beta_greater_probability: parameter {} is not positive and finite", v));
+        }
+    }
+    if (a_x != std::floor(a_x)) throw invalid_argument(fmt::format("beta_greater_probability: a_x {} is not an integer", a_x));
+    const auto log_beta = [](double p, double q) { return std::lgamma(p) + std::lgamma(q) - std::lgamma(p + q); };
+    double total = 0.0;
+    const double base = log_beta(a_y, b_y);
+    for (double i = 0.0; i < a_x; i += 1.0) {
+        total += std::exp(log_beta(a_y + i, b_x + b_y) - std::log(b_x + i) - log_beta(1.0 + i, b_x) - base);
+    }
+    return std::clamp(total, 0.0, 1.0);
+}
+
+/// P(X_1 > X_2) for (X_1, X_2, rest) ~ Dirichlet(1 + c_1, 1 + c_2, 1 + rest): X_1 / (X_1 + X_2) is
+/// Beta(1 + c_1, 1 + c_2), so this is 1 - I_{1/2}(1 + c_1, 1 + c_2), whatever `rest`. O(regularized_beta).
+/// \throws invalid_argument when a count is negative or not finite.
+[[nodiscard]] inline double dirichlet_greater_probability(double c_1, double c_2) {
+    if (!(c_1 >= 0.0) || !(c_2 >= 0.0) || !std::isfinite(c_1) || !std::isfinite(c_2)) {
+        throw invalid_argument(fmt::format("dirichlet_greater_probability: counts {} and {} must be finite and >= 0", c_1, c_2));
+    }
+    return regularized_beta(1.0 + c_2, 1.0 + c_1, 0.5);
+}
 
 /// The mergeable counts of the rewrite miner: transitions between utterances (and into success or
 /// failure) and the support of (request, rewrite) pairs, keyed by normalised text, and the original texts
@@ -170,8 +274,51 @@ public:
         if (sessions > 0) support_[detail::pair_key(r, w)] += sessions;
     }
 
+    /// Adds post-deployment counts of the rule request -> rewrite: served turns of `request` that were
+    /// served `rewrite` and succeeded or failed. O(|request| + |rewrite|) expected.
+    /// \throws invalid_argument when an utterance is empty or the two are equal.
+    void add_served(std::string_view request, std::string_view rewrite, std::uint64_t successes, std::uint64_t failures) {
+        if (request.empty() || rewrite.empty() || request == rewrite) {
+            throw invalid_argument(fmt::format("rewrite counts: a served rule needs two different non-empty utterances, "
+                                               "got '{}' and '{}'",
+                                               request, rewrite));
+        }
+        add_served_ids(utterances_.intern(request), utterances_.intern(rewrite), successes, failures);
+    }
+
+    /// Post-deployment counts of request -> rewrite (zero when never served). O(|request| + |rewrite|) expected.
+    [[nodiscard]] served_counts served(std::string_view request, std::string_view rewrite) const {
+        const auto* r = utterances_.find(request);
+        const auto* w = utterances_.find(rewrite);
+        if (r == nullptr || w == nullptr) return {};
+        const auto it = served_.find(detail::pair_key(*r, *w));
+        return it == served_.end() ? served_counts{} : it->second;
+    }
+
+    /// Calls f(std::string_view request, std::string_view rewrite, served_counts counts) for every served
+    /// rule, ordered by (request, rewrite). O(r log r).
+    template <class F>
+    void for_each_served(F&& f) const {
+        std::vector<std::tuple<std::string_view, std::string_view, served_counts>> rows;
+        rows.reserve(served_.size());
+        for (const auto& [key, c] : served_) {
+            rows.emplace_back(utterances_.text(static_cast<std::uint32_t>(key >> 32)),
+                              utterances_.text(static_cast<std::uint32_t>(key & 0xffffffffu)), c);
+        }
+        std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+            return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
+        });
+        for (const auto& [request, rewrite, c] : rows) f(request, rewrite, c);
+    }
+
+    /// Number of distinct served rules. O(1).
+    [[nodiscard]] std::size_t served_size() const noexcept { return served_.size(); }
+
     /// Adds every count of `other`. O(size of other) expected.
     rewrite_counts& merge(const rewrite_counts& other) {
+        other.for_each_served([&](std::string_view request, std::string_view rewrite, served_counts c) {
+            add_served(request, rewrite, c.successes, c.failures);
+        });
         other.for_each_transition([&](std::string_view from, rewrite_target kind, std::string_view to, double count) {
             add_transition(from, kind, to, count);
         });
@@ -250,9 +397,13 @@ public:
     /// Number of distinct supported pairs. O(1).
     [[nodiscard]] std::size_t support_size() const noexcept { return support_.size(); }
 
-    /// Equal when both hold the same transitions, support and surface forms (by text). O((e + s) log(e + s)).
+    /// Equal when both hold the same transitions, support, served counts and surface forms (by text).
+    /// O((e + s + r) log(e + s + r)).
     friend bool operator==(const rewrite_counts& a, const rewrite_counts& b) {
-        if (a.transitions_.size() != b.transitions_.size() || a.support_.size() != b.support_.size()) return false;
+        if (a.transitions_.size() != b.transitions_.size() || a.support_.size() != b.support_.size() ||
+            a.served_.size() != b.served_.size()) {
+            return false;
+        }
         std::vector<std::tuple<std::string, std::string, std::uint64_t>> forms_a, forms_b;
         a.for_each_surface([&](auto u, auto t, auto c) { forms_a.emplace_back(u, t, c); });
         b.for_each_surface([&](auto u, auto t, auto c) { forms_b.emplace_back(u, t, c); });
@@ -263,6 +414,9 @@ public:
         });
         a.for_each_support([&](std::string_view request, std::string_view rewrite, std::uint64_t sessions) {
             same = same && b.support(request, rewrite) == sessions;
+        });
+        a.for_each_served([&](std::string_view request, std::string_view rewrite, served_counts c) {
+            same = same && b.served(request, rewrite) == c;
         });
         return same;
     }
@@ -283,6 +437,15 @@ public:
     void add_support_ids(std::uint32_t request, std::uint32_t rewrite, std::uint64_t sessions) {
         support_[detail::pair_key(request, rewrite)] += sessions;
     }
+    /// Records served counts by utterance id (internal use by rewrite_miner).
+    void add_served_ids(std::uint32_t request, std::uint32_t rewrite, std::uint64_t successes, std::uint64_t failures) {
+        if (successes == 0 && failures == 0) return;
+        auto& c = served_[detail::pair_key(request, rewrite)];
+        c.successes += successes;
+        c.failures += failures;
+    }
+    /// Internal access for mine_rewrites: (request id << 32 | rewrite id) -> served counts.
+    [[nodiscard]] const std::unordered_map<std::uint64_t, served_counts>& served_table() const noexcept { return served_; }
     /// Interns an utterance (internal use by rewrite_miner).
     std::uint32_t intern(std::string_view text) { return utterances_.intern(text); }
     /// Records surface forms by utterance id (internal use by rewrite_miner).
@@ -302,6 +465,7 @@ private:
     std::unordered_map<std::uint32_t, std::map<std::string, std::uint64_t, std::less<>>> surfaces_;
     std::unordered_map<std::uint64_t, double> transitions_;
     std::unordered_map<std::uint64_t, std::uint64_t> support_;
+    std::unordered_map<std::uint64_t, served_counts> served_;
 };
 
 namespace detail {
@@ -312,19 +476,36 @@ inline void check_rewrite_options(const rewrite_options& o) {
     if (!(o.min_probability >= 0.0 && o.min_probability <= 1.0)) {
         throw invalid_argument(fmt::format("rewrite options: min_probability {} is outside [0, 1]", o.min_probability));
     }
+    if (!(o.confidence >= 0.0 && o.confidence <= 1.0)) {
+        throw invalid_argument(fmt::format("rewrite options: confidence {} is outside [0, 1]", o.confidence));
+    }
 }
 
 }  // namespace detail
 
 /// Solves the chain of `counts` and builds the rewrite table. States are numbered in byte order of their
 /// text, so the result does not depend on the order in which sessions were counted or shards merged, nor
-/// on the thread count. For each utterance u seen to fail (with a transition to another utterance or to
-/// failure), in byte order of u:
+/// on the thread count. Rows come in byte order of the request.
+///
+/// Before deployment, for each utterance u seen to fail (with a transition to another utterance or to
+/// failure):
 /// - the candidate is the v != u maximising B[u, success at v]; ties go to the larger support, then to
 ///   the smaller v in byte order;
-/// - it is kept when B[u, success at v] >= min_probability, its support >= min_support, and it beats
-///   leaving u alone: B[u, success at v] > B[u, success at u].
-/// Time: that of solve() on the chain; memory proportional to its non-zeros.
+/// - it is kept when B[u, success at v] >= min_probability, its support >= min_support, it beats leaving
+///   u alone (B[u, success at v] > B[u, success at u]) and it does so with posterior probability
+///   >= confidence. The posterior of u's row is approximated by Dirichlet(1 + e_v, 1 + e_u, 1 + rest) with
+///   e_x = n_u B[u, success at x] (n_u: u's transitions); exact when every run from u is one step. Then
+///   P(B_v > B_u) = 1 - I_{1/2}(1 + e_v, 1 + e_u) (dirichlet_greater_probability), and the lower bound is
+///   the (1 - confidence) quantile of Beta(1 + e_v, 1 + n_u - e_v).
+///
+/// After deployment (served counts of a rule u -> v; the rule with the most served turns when u was served
+/// several), the served turns decide that rule: success rate ~ Beta(1 + successes, 1 + failures) against
+/// B[u, success at u] ~ Beta(1 + e_u, 1 + n_u - e_u), independent; the rule is kept when
+/// P(served > alone) >= confidence (beta_greater_probability), its support >= min_support and its served
+/// success rate (reported as `probability`) >= min_probability. A retired rule gives way to u's best other
+/// candidate by the rule above, if any.
+/// Time: that of solve() on the chain, plus O(served successes) per served rule; memory proportional to
+/// the chain's non-zeros.
 /// \throws invalid_argument for bad options; numerical_error (from solve) if a check fails.
 [[nodiscard]] inline std::vector<rewrite_rule> mine_rewrites(const rewrite_counts& counts, const rewrite_options& options = {}) {
     detail::check_rewrite_options(options);
@@ -339,68 +520,122 @@ inline void check_rewrite_options(const rewrite_options& o) {
     constexpr std::uint64_t failure_key = std::numeric_limits<std::uint64_t>::max();
     transition_counts<std::uint64_t> chain_counts;
     std::vector<char> failed(n, 0);
+    std::vector<double> row_total(n, 0.0);
     for (const auto& [key, count] : counts.transitions()) {
         const auto from = static_cast<std::uint32_t>(key >> 32);
         const auto code = static_cast<std::uint32_t>(key & 0xffffffffu);
         std::uint64_t to = failure_key;
         if (code != detail::failure_code) to = 2 * rank[code / 2] + (code & 1u);
         if (code == detail::failure_code || (code & 1u) == 0) failed[from] = 1;
+        row_total[from] += count;
         chain_counts.add(2 * rank[from], to, count);
     }
-    std::vector<rewrite_rule> result;
-    if (chain_counts.empty()) return result;
-    const auto chain = [&] {
-        try {
-            return absorbing_chain<std::uint64_t>::from_counts(chain_counts);
-        } catch (const unreachable_absorption& e) {
-            // Name the utterances rather than their numeric keys.
-            const auto keys = chain_counts.states();
-            std::string names;
-            for (std::size_t k = 0; k < e.states().size() && k < 10; ++k) {
-                names += fmt::format("{}'{}'", k == 0 ? "" : ", ", table.text(by_text[keys[e.states()[k]] / 2]));
+    // The deployed rule of each served request: the most served turns, ties to the smaller rewrite.
+    std::unordered_map<std::uint32_t, std::pair<std::uint32_t, served_counts>> deployed;
+    for (const auto& [key, c] : counts.served_table()) {
+        const auto u = static_cast<std::uint32_t>(key >> 32);
+        const auto v = static_cast<std::uint32_t>(key & 0xffffffffu);
+        auto [it, fresh] = deployed.try_emplace(u, v, c);
+        if (fresh) continue;
+        const auto total = c.successes + c.failures;
+        const auto best = it->second.second.successes + it->second.second.failures;
+        if (total > best || (total == best && table.text(v) < table.text(it->second.first))) it->second = {v, c};
+    }
+    const auto support_of = [&](std::uint32_t u, std::uint32_t v) -> std::uint64_t {
+        const auto it = counts.support_table().find(detail::pair_key(u, v));
+        return it == counts.support_table().end() ? 0 : it->second;
+    };
+    const double tail = 1.0 - options.confidence;
+    std::map<std::string_view, rewrite_rule> rules;
+    // What the chain says of a request u: B[u, success at u], any success, steps.
+    struct alone {
+        double self = 0.0, success = 0.0, steps = 1.0;
+    };
+    std::unordered_map<std::uint32_t, alone> chain_view;
+    if (!chain_counts.empty()) {
+        const auto chain = [&] {
+            try {
+                return absorbing_chain<std::uint64_t>::from_counts(chain_counts);
+            } catch (const unreachable_absorption& e) {
+                // Name the utterances rather than their numeric keys.
+                const auto keys = chain_counts.states();
+                std::string names;
+                for (std::size_t k = 0; k < e.states().size() && k < 10; ++k) {
+                    names += fmt::format("{}'{}'", k == 0 ? "" : ", ", table.text(by_text[keys[e.states()[k]] / 2]));
+                }
+                if (e.states().size() > 10) names += fmt::format(" and {} more", e.states().size() - 10);
+                throw unreachable_absorption(fmt::format("rewrite counts: {} utterance{} never reach success or failure: {}",
+                                                         e.states().size(), e.states().size() == 1 ? "" : "s", names),
+                                             e.states());
             }
-            if (e.states().size() > 10) names += fmt::format(" and {} more", e.states().size() - 10);
-            throw unreachable_absorption(fmt::format("rewrite counts: {} utterance{} never reach success or failure: {}",
-                                                     e.states().size(), e.states().size() == 1 ? "" : "s", names),
-                                         e.states());
-        }
-    }();
-    const auto solved = solve(chain, {.threads = options.threads});
-    const auto& absorbing = chain.absorbing_states();
-    const auto& transient = chain.transient_states();
-    for (std::size_t i = 0; i < transient.size(); ++i) {
-        const std::uint64_t u_key = transient[i];
-        const std::uint32_t u = by_text[u_key / 2];
-        if (failed[u] == 0) continue;
-        double success = 0.0, self = 0.0;
-        std::optional<std::uint32_t> best;
-        double best_p = -1.0;
-        std::uint64_t best_support = 0;
-        for (decltype(solved.probabilities)::InnerIterator it(solved.probabilities, static_cast<Eigen::Index>(i)); it;
-             ++it) {
-            const std::uint64_t a = absorbing[static_cast<std::size_t>(it.col())];
-            if (a == failure_key || (a & 1u) == 0) continue;
-            success += it.value();
-            const std::uint32_t v = by_text[a / 2];
-            if (v == u) {
-                self = it.value();
+        }();
+        const auto solved = solve(chain, {.threads = options.threads});
+        const auto& absorbing = chain.absorbing_states();
+        const auto& transient = chain.transient_states();
+        for (std::size_t i = 0; i < transient.size(); ++i) {
+            const std::uint64_t u_key = transient[i];
+            const std::uint32_t u = by_text[u_key / 2];
+            double success = 0.0, self = 0.0;
+            const auto served_it = deployed.find(u);
+            std::optional<std::uint32_t> best;
+            double best_p = -1.0;
+            std::uint64_t best_support = 0;
+            for (decltype(solved.probabilities)::InnerIterator it(solved.probabilities, static_cast<Eigen::Index>(i)); it;
+                 ++it) {
+                const std::uint64_t a = absorbing[static_cast<std::size_t>(it.col())];
+                if (a == failure_key || (a & 1u) == 0) continue;
+                success += it.value();
+                const std::uint32_t v = by_text[a / 2];
+                if (v == u) {
+                    self = it.value();
+                    continue;
+                }
+                // The deployed rewrite is judged by its served turns, not by the traffic before deployment.
+                if (served_it != deployed.end() && served_it->second.first == v) continue;
+                const std::uint64_t sup = support_of(u, v);
+                // Absorbing states come in key order, i.e. text order, so `>` keeps the smaller text on a tie.
+                if (it.value() > best_p || (it.value() == best_p && sup > best_support)) {
+                    best = v;
+                    best_p = it.value();
+                    best_support = sup;
+                }
+            }
+            const double steps = solved.expected_steps[static_cast<Eigen::Index>(i)];
+            chain_view[u] = {self, success, steps};
+            if (failed[u] == 0 || !best || best_p < options.min_probability || best_support < options.min_support ||
+                !(best_p > self)) {
                 continue;
             }
-            const std::uint64_t sup = counts.support_table().contains(detail::pair_key(u, v))
-                                          ? counts.support_table().at(detail::pair_key(u, v))
-                                          : 0;
-            // Absorbing states come in key order, i.e. text order, so `>` keeps the smaller text on a tie.
-            if (it.value() > best_p || (it.value() == best_p && sup > best_support)) {
-                best = v;
-                best_p = it.value();
-                best_support = sup;
-            }
+            const double nu = row_total[u];
+            const double e_v = std::clamp(nu * best_p, 0.0, nu), e_u = std::clamp(nu * self, 0.0, nu);
+            const double confidence = dirichlet_greater_probability(e_v, e_u);
+            if (confidence < options.confidence) continue;
+            rules.emplace(table.text(u),
+                          rewrite_rule{table.text(u), table.text(*best), best_p, best_support, success, steps,
+                                       counts.surface(table.text(u)), counts.surface(table.text(*best)), confidence,
+                                       beta_quantile(1.0 + e_v, 1.0 + nu - e_v, tail), 0, 0});
         }
-        if (!best || best_p < options.min_probability || best_support < options.min_support || !(best_p > self)) continue;
-        result.push_back({table.text(u), table.text(*best), best_p, best_support, success,
-                          solved.expected_steps[static_cast<Eigen::Index>(i)], counts.surface(table.text(u)),
-                          counts.surface(table.text(*best))});
     }
+    for (const auto& [u, served] : deployed) {
+        const auto& [v, c] = served;
+        const alone a = chain_view.contains(u) ? chain_view.at(u) : alone{};
+        const double nu = chain_view.contains(u) ? row_total[u] : 0.0;
+        const double e_u = std::clamp(nu * a.self, 0.0, nu);
+        const double s = static_cast<double>(c.successes), f = static_cast<double>(c.failures);
+        const double confidence = beta_greater_probability(1.0 + s, 1.0 + f, 1.0 + e_u, 1.0 + nu - e_u);
+        const double rate = s / (s + f);
+        const std::uint64_t sup = support_of(u, v);
+        if (confidence < options.confidence || rate < options.min_probability || sup < options.min_support) continue;
+        const bool in_chain = chain_view.contains(u);
+        rules.insert_or_assign(table.text(u),
+                               rewrite_rule{table.text(u), table.text(v), rate, sup, in_chain ? a.success : rate,
+                                            in_chain ? a.steps : 1.0, counts.surface(table.text(u)),
+                                            counts.surface(table.text(v)), confidence,
+                                            beta_quantile(1.0 + s, 1.0 + f, tail), c.successes, c.failures});
+    }
+    std::vector<rewrite_rule> result;
+    result.reserve(rules.size());
+    for (auto& [request, rule] : rules) result.push_back(std::move(rule));
     return result;
 }
 
@@ -415,9 +650,12 @@ public:
 
     /// Counts one session whose rephrase pairs are scored by `scorer` (called only for pairs within the
     /// window whose first turn caused friction). The friction detector (friction.hpp) says which turns
-    /// caused friction (is_friction at 0.5); the default takes the logged outcome ("defect"). O(turns * (text length + scorer + friction)).
+    /// caused friction (is_friction at 0.5); the default takes the logged outcome ("defect"). A served turn
+    /// (turn::served_rewrite) counts for or against its rule instead (see the header's description).
+    /// O(turns * (text length + scorer + friction)).
     /// \throws invalid_argument naming the session and turn when turns carry different session ids, times
-    ///         are not finite or decrease, a text is empty after normalisation, or the scorer returns NaN;
+    ///         are not finite or decrease, a text (or served rewrite) is empty after normalisation, or the
+    ///         scorer returns NaN;
     ///         invalid_utf8 on invalid text.
     template <class Scorer = character_similarity_scorer, class Friction = outcome_detector>
         requires paraphrase_scorer<Scorer> && friction_detector<Friction>
@@ -523,6 +761,7 @@ private:
         if (turns.empty()) return;
         // Validate the whole session before counting anything from it.
         normalized_.resize(turns.size());
+        served_.resize(turns.size());
         for (std::size_t i = 0; i < turns.size(); ++i) {
             const turn& t = turns[i];
             if (t.session != turns[0].session) {
@@ -537,10 +776,21 @@ private:
             if (normalized_[i].empty()) {
                 throw invalid_argument(fmt::format("rewrite miner: session '{}', turn {}: the utterance is empty", t.session, i));
             }
+            served_[i].clear();
+            if (t.served_rewrite) {
+                served_[i] = normalize_utterance(*t.served_rewrite);
+                if (served_[i].empty()) {
+                    throw invalid_argument(
+                        fmt::format("rewrite miner: session '{}', turn {}: the served rewrite is empty", t.session, i));
+                }
+                if (served_[i] == normalized_[i]) served_[i].clear();  // served as said: an ordinary turn
+            }
         }
         links_.assign(turns.size(), 0);
         std::uint64_t links = 0;
         for (std::size_t i = 1; i < turns.size(); ++i) {
+            // A served turn is evidence about its rule, not part of a rephrase run.
+            if (!served_[i - 1].empty() || !served_[i].empty()) continue;
             if (friction[i - 1] != 0 && turns[i].time - turns[i - 1].time <= options_.window &&
                 score(i) >= options_.threshold) {
                 links_[i] = 1;
@@ -554,6 +804,15 @@ private:
         pairs_.clear();
         std::size_t run_start = 0;
         for (std::size_t i = 0; i < turns.size(); ++i) {
+            if (!served_[i].empty()) {
+                // request -> served rewrite: a served success supports the rule like a run ending at it.
+                const std::uint32_t v = counts_.intern(served_[i]);
+                const bool success = friction[i] == 0;
+                counts_.add_served_ids(ids_[i], v, success ? 1 : 0, success ? 0 : 1);
+                if (success) pairs_.emplace_back(ids_[i], v);
+                run_start = i + 1;
+                continue;
+            }
             if (i + 1 < turns.size() && links_[i + 1] != 0) {
                 counts_.add_transition_ids(ids_[i], 2 * ids_[i + 1], 1.0);
                 continue;
@@ -579,6 +838,7 @@ private:
     rewrite_counts counts_;
     std::uint64_t sessions_ = 0, turns_ = 0, rephrases_ = 0;
     std::vector<std::string> normalized_;
+    std::vector<std::string> served_;  ///< normalised served rewrite of each turn (empty: not served)
     std::vector<std::uint32_t> ids_;
     std::vector<char> links_;
     std::vector<char> friction_;  ///< detect_friction's buffer

@@ -31,6 +31,9 @@ struct turn {
     std::optional<std::string> status;      ///< the handler's status code: "ok", or an error code, when known
     std::optional<bool> barge_in;           ///< whether the user interrupted the assistant's answer, when known
     std::optional<entity_resolution> resolution;  ///< how the turn's entities resolved, when known
+    /// The text the assistant acted on instead of `text` (a deployed rewrite), when it served one; `outcome`
+    /// is then the outcome of the served rewrite.
+    std::optional<std::string> served_rewrite;
 
     friend bool operator==(const turn&, const turn&) = default;
 };
