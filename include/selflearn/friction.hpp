@@ -15,7 +15,7 @@
 #include <selflearn/tokenize.hpp>
 
 #include <Eigen/Dense>
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <charconv>

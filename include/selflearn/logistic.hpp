@@ -35,7 +35,7 @@
 #include <selflearn/error.hpp>
 
 #include <Eigen/Dense>
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <charconv>

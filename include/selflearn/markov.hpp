@@ -21,7 +21,7 @@
 #include <Eigen/SparseCore>
 #include <Eigen/SparseLU>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <charconv>

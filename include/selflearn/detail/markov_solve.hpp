@@ -20,7 +20,7 @@
 #include <Eigen/SparseCore>
 #include <Eigen/SparseLU>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <atomic>
