@@ -14,7 +14,7 @@
 #include <selflearn/session.hpp>
 #include <selflearn/tokenize.hpp>
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
 #include <fmt/core.h>
 
 #include <algorithm>

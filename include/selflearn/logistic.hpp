@@ -34,7 +34,8 @@
 
 #include <selflearn/error.hpp>
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
+#include <Eigen/Cholesky>
 #include <fmt/core.h>
 
 #include <algorithm>

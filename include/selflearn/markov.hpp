@@ -17,7 +17,8 @@
 #include <selflearn/detail/markov_solve.hpp>
 #include <selflearn/error.hpp>
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
+#include <Eigen/LU>
 #include <Eigen/SparseCore>
 #include <Eigen/SparseLU>
 

@@ -16,7 +16,8 @@
 #include <selflearn/detail/markov_graph.hpp>
 #include <selflearn/error.hpp>
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
+#include <Eigen/LU>
 #include <Eigen/SparseCore>
 #include <Eigen/SparseLU>
 
