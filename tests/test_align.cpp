@@ -18,8 +18,11 @@
 #include <limits>
 #include <list>
 #include <new>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 // ---- counting allocator: every operator new of the program goes through here ---------------------
@@ -247,6 +250,64 @@ static_assert(!selflearn::alignable_sequence<std::list<int>>, "not random access
 static_assert(!selflearn::alignable_sequence<std::vector<no_equality>>, "elements without ==");
 static_assert(!selflearn::alignable_sequence<decltype("abc")>, "string literal: its NUL would count");
 static_assert(!selflearn::comparable_sequences<std::string, std::vector<no_equality>>);
+static_assert(selflearn::text_argument<decltype("abc")> && selflearn::text_argument<const char*> &&
+              selflearn::text_argument<char32_t*> && !selflearn::text_argument<std::string>);
+static_assert(selflearn::text_arguments<decltype("a"), std::string> && !selflearn::text_arguments<std::string, std::string>);
+static_assert(!selflearn::text_arguments<decltype("a"), std::vector<no_equality>>);
+
+// ---- string literals and C strings ---------------------------------------------------------------
+
+TEST_CASE("string literals and C strings are read up to their first NUL") {
+    using namespace std::string_literals;
+    CHECK(selflearn::levenshtein_distance("a", "b") == 1);
+    CHECK(selflearn::levenshtein_distance("kitten", "sitting") == 3);
+    CHECK(selflearn::levenshtein_distance("", "abc") == 3);
+    CHECK(selflearn::levenshtein_distance("", "") == 0);
+    CHECK(selflearn::levenshtein_distance("kitten", "sitting"s) == 3);  // one literal, one string
+    CHECK(selflearn::levenshtein_distance(std::string_view("flaw"), "lawn") == 2);
+    const char* c_string = "sitting";
+    const char* null_string = nullptr;
+    CHECK(selflearn::levenshtein_distance("kitten", c_string) == 3);
+    CHECK(selflearn::levenshtein_distance(null_string, "ab") == 2);
+    CHECK(selflearn::levenshtein_distance(U"caf\u00e9", U"cafe") == 1);  // one code point, not bytes
+    CHECK(selflearn::levenshtein_distance("kitten", "sitting", 3) == std::optional<std::size_t>(3));
+    CHECK(selflearn::levenshtein_distance("kitten", "sitting", 2) == std::nullopt);
+    selflearn::levenshtein_workspace workspace;
+    CHECK(selflearn::levenshtein_distance("kitten", "sitting", workspace) == 3);
+    CHECK(selflearn::levenshtein_distance("kitten", "sitting", 5, workspace) == std::optional<std::size_t>(3));
+    CHECK(selflearn::levenshtein_normalized_distance("ab", "ac") == doctest::Approx(0.5));
+    CHECK(selflearn::levenshtein_similarity("abcd", "abce") == doctest::Approx(0.75));
+    CHECK(selflearn::levenshtein_similarity("", "") == 1.0);
+    const std::vector<edit_op> kitten{{edit_kind::replace, 0, 0}, {edit_kind::replace, 4, 4}, {edit_kind::insert, 6, 6}};
+    CHECK(selflearn::levenshtein_editops("kitten", "sitting") == kitten);
+    CHECK(selflearn::levenshtein_editops("kitten", "sitting", workspace) == kitten);
+    CHECK(selflearn::levenshtein_opcodes("kitten", "sitting") == selflearn::levenshtein_opcodes("kitten"s, "sitting"s));
+    // An array holding a shorter text: the characters after the NUL do not count; without a NUL, the extent.
+    const char buffer[8] = {'a', 'b', '\0', 'x', 'x', 'x', 'x', 'x'};
+    CHECK(selflearn::levenshtein_distance(buffer, "ab") == 0);
+    const char full[3] = {'a', 'b', 'c'};
+    CHECK(selflearn::levenshtein_distance(full, "abc") == 0);
+}
+
+TEST_CASE("cached_levenshtein from a string literal deduces its element type") {
+    using namespace std::string_literals;
+    const selflearn::cached_levenshtein q("play music");
+    static_assert(std::is_same_v<std::remove_cvref_t<decltype(q)>, selflearn::cached_levenshtein<char>>);
+    CHECK(q.size() == 10);
+    CHECK(q.distance("play musik") == 1);
+    CHECK(q.distance("pause music"s) == 4);
+    CHECK(q.distance("play musik", 0) == std::nullopt);
+    CHECK(q.normalized_distance("play musik") == doctest::Approx(0.1));
+    CHECK(q.similarity("play music") == 1.0);
+    const selflearn::cached_levenshtein from_string(std::string("abc"));
+    static_assert(std::is_same_v<std::remove_cvref_t<decltype(from_string)>, selflearn::cached_levenshtein<char>>);
+    const selflearn::cached_levenshtein wide(U"na\u00efve");
+    static_assert(std::is_same_v<std::remove_cvref_t<decltype(wide)>, selflearn::cached_levenshtein<char32_t>>);
+    CHECK(wide.size() == 5);
+    CHECK(wide.distance(U"naive") == 1);
+    const std::vector<std::string> choices{"play musik", "pause music", "play music"};
+    CHECK(selflearn::extract_one(q, choices, 0.95)->index == 2);
+}
 
 // ---- known values --------------------------------------------------------------------------------
 

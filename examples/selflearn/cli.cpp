@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -96,6 +97,14 @@ arguments parse_arguments(const std::vector<option>& options, const std::vector<
         for (const auto& o : options) {
             if (o.name == name) return &o;
         }
+        for (const auto& o : options) {
+            if (std::find(o.deprecated.begin(), o.deprecated.end(), name) != o.deprecated.end()) {
+                std::cerr << fmt::format("selflearn: option '--{}' is deprecated and will be removed in the next "
+                                         "release; use '--{}'\n",
+                                         name, o.name);
+                return &o;
+            }
+        }
         return nullptr;
     };
     for (const auto& o : options) {
@@ -125,6 +134,7 @@ arguments parse_arguments(const std::vector<option>& options, const std::vector<
         }
         const option* spec = find(name);
         if (spec == nullptr) throw usage_error(fmt::format("unknown option '--{}'", name));
+        name = spec->name;  // a deprecated spelling sets the option under its current name
         if (spec->value_name.empty()) {
             if (inline_value) throw usage_error(fmt::format("option '--{}' takes no value", name));
             parsed.values_[name] = "";
@@ -306,6 +316,7 @@ std::string help_text(const command& c) {
         std::string left = "--" + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
         text += fmt::format("  {:<24} {}", left, o.help);
         if (!o.default_value.empty()) text += fmt::format(" (default: {})", o.default_value);
+        for (const auto& old : o.deprecated) text += fmt::format(" (formerly --{}, deprecated)", old);
         text += '\n';
     }
     return text;

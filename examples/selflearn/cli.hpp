@@ -54,6 +54,9 @@ struct option {
     std::string value_name;   // e.g. "K"; empty for a flag
     std::string help;
     std::string default_value = {};  // shown in --help and returned when the option is absent
+    /// Old spellings (without "--") still accepted for one release: each use prints a one-line deprecation
+    /// note on stderr and sets this option (docs/cli.md, "Option names").
+    std::vector<std::string> deprecated = {};
 };
 
 /// The parsed command line of one subcommand.

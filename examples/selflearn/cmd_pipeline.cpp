@@ -30,7 +30,7 @@ int run_pipeline(const cli::arguments& args) {
 
     const auto start = clock_type::now();
     pipeline::settings s;
-    s.window.max_seconds = args.number("window-seconds", 0.0, 1e9);
+    s.window.max_seconds = args.number("window", 0.0, 1e9);
     s.window.max_turns = static_cast<std::size_t>(args.integer("window-turns", 1, 1000));
     s.paraphrase_threshold = args.number("threshold", 0.0, 1.0);
     try {
@@ -126,7 +126,7 @@ const cli::registration pipeline_command{cli::command{
         "A bad line stops the run naming file and line (exit 1) unless --skip-invalid is given.",
     .options = cli::with_paraphrase_options({{"log", "FILE", "the session log (\"-\" for standard input)"},
                 {"out", "DIR", "folder for the outputs (created when missing)"},
-                {"window-seconds", "S", "rephrase candidates: at most S seconds after the turn", "60"},
+                {"window", "S", "rephrase candidates: at most S seconds after the turn", "60", {"window-seconds"}},
                 {"window-turns", "K", "rephrase candidates: at most K turns after the turn", "3"},
                 {"friction", "KIND",
                  "friction detector: 'outcome' (defect), 'confidence' (or NLU confidence below --min-confidence)\n"
@@ -143,7 +143,7 @@ const cli::registration pipeline_command{cli::command{
                  "rewrites need posterior probability >= P of beating the request alone (0: point estimates only)", "0"},
                 {"threads", "N", "threads for solving the rewrite chain (0: one per core)", "0"},
                 {"top", "N", "rows in the report's tables", "20"},
-                {"session-timeout", "S", "a session closes after S seconds without a turn (at least --window-seconds)",
+                {"session-timeout", "S", "a session closes after S seconds without a turn (at least --window)",
                  cli::default_session_timeout},
                 {"quiet", "", "no progress display on stderr"},
                 {"skip-invalid", "", "count, report on stderr and skip malformed log lines instead of stopping"}}),

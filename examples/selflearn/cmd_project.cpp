@@ -25,7 +25,7 @@ cli::json span_json(const selflearn::token_span& s) { return cli::json::array({s
 int run_project(const cli::arguments& args) {
     selflearn::projection_options options;
     try {
-        options.method = selflearn::parse_projection_method(args.string("method"));
+        options.method = selflearn::parse_projection_method(args.string("projection"));
     } catch (const selflearn::invalid_argument& e) {
         throw cli::usage_error(e.what());
     }
@@ -92,7 +92,8 @@ const cli::registration project_command{cli::command{
         "{\"target\": null, \"reason\": \"...\"} when a slot policy rejects the example. Each source word maps\n"
         "onto one target word or onto nothing (word cost: normalised code-point Levenshtein distance, case-\n"
         "folded); --details adds per-slot outcomes, the word map and the cost.",
-    .options = {{"method", "M", "greedy (the paper's), optimal (Hungarian) or monotone (order-preserving)", "optimal"},
+    .options = {{"projection", "M", "greedy (the paper's), optimal (Hungarian) or monotone (order-preserving)", "optimal",
+                 {"method"}},
                 {"threshold", "T", "largest word cost at which a word maps", "0.5"},
                 {"context-weight", "W", "weight of the neighbour-context term (0: plain word costs)", "0.01"},
                 {"on-partial", "P", "a slot with some words unmapped: keep, drop or reject", "keep"},

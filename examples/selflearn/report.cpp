@@ -56,29 +56,41 @@ void write_file(const std::filesystem::path& path, const std::string& content) {
     if (!out) throw cli::output_error(fmt::format("write error on '{}'", path.string()));
 }
 
-// Support buckets: 1, 2, ..., 9, 10-19, 20-49, 50-99, 100+.
-std::vector<std::pair<std::string, std::uint64_t>> support_bars(const std::map<std::size_t, std::uint64_t>& histogram) {
+// Support buckets: 1, 2, ..., 9, 10-19, 20-49, 50-99, 100+, with a bucket starting at `kept` (the training
+// threshold) so that the threshold falls between two bars. The index of the bar where `kept` starts goes to
+// `kept_bar`.
+std::vector<std::pair<std::string, std::uint64_t>> support_bars(const std::map<std::size_t, std::uint64_t>& histogram,
+                                                                std::size_t kept, std::size_t& kept_bar) {
+    std::vector<std::size_t> edges{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 50, 100};
+    if (kept >= 1) edges.push_back(kept);
+    std::sort(edges.begin(), edges.end());
+    edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
     std::vector<std::pair<std::string, std::uint64_t>> bars;
-    for (std::size_t s = 1; s <= 9; ++s) bars.emplace_back(std::to_string(s), 0);
-    bars.emplace_back("10-19", 0);
-    bars.emplace_back("20-49", 0);
-    bars.emplace_back("50-99", 0);
-    bars.emplace_back("100+", 0);
-    for (const auto& [support, count] : histogram) {
-        const std::size_t k = support <= 9 ? support - 1 : support < 20 ? 9 : support < 50 ? 10 : support < 100 ? 11 : 12;
-        bars[k].second += count;
+    for (std::size_t i = 0; i < edges.size(); ++i) {
+        if (i + 1 == edges.size()) bars.emplace_back(fmt::format("{}+", edges[i]), 0);
+        else if (edges[i + 1] == edges[i] + 1) bars.emplace_back(std::to_string(edges[i]), 0);
+        else bars.emplace_back(fmt::format("{}-{}", edges[i], edges[i + 1] - 1), 0);
     }
+    const auto bar_of = [&](std::size_t support) {
+        const auto it = std::upper_bound(edges.begin(), edges.end(), support);
+        return static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, it - edges.begin() - 1));
+    };
+    for (const auto& [support, count] : histogram) bars[bar_of(support)].second += count;
+    kept_bar = bar_of(std::max<std::size_t>(kept, 1));
     return bars;
 }
 
-// Probability buckets of width 0.1.
-std::vector<std::pair<std::string, std::uint64_t>> probability_bars(const std::vector<rewrite_row>& rewrites) {
+// Probability buckets of width 0.1, from the first one that can hold a probability >= min_probability (the
+// rewrites kept): the bins below the threshold would always be empty.
+std::vector<std::pair<std::string, std::uint64_t>> probability_bars(const std::vector<rewrite_row>& rewrites,
+                                                                    double min_probability) {
+    const auto bin = [](double p) { return std::min<std::size_t>(9, static_cast<std::size_t>(std::max(0.0, p) * 10.0)); };
+    const std::size_t first = bin(min_probability);
     std::vector<std::pair<std::string, std::uint64_t>> bars;
-    for (int b = 0; b < 10; ++b) bars.emplace_back(fmt::format("{:.1f}-{:.1f}", b / 10.0, (b + 1) / 10.0), 0);
-    for (const auto& r : rewrites) {
-        const auto b = std::min<std::size_t>(9, static_cast<std::size_t>(std::max(0.0, r.probability) * 10.0));
-        ++bars[b].second;
+    for (std::size_t b = first; b < 10; ++b) {
+        bars.emplace_back(fmt::format("{:.1f}-{:.1f}", static_cast<double>(b) / 10.0, static_cast<double>(b + 1) / 10.0), 0);
     }
+    for (const auto& r : rewrites) ++bars[std::max(bin(r.probability), first) - first].second;
     return bars;
 }
 
@@ -150,13 +162,48 @@ headline headline_of(const results& r) {
     return h;
 }
 
+double tick_step(double highest, int ticks) {
+    const double raw = std::max(1.0, highest) / std::max(1, ticks);
+    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+    const double n = raw / magnitude;
+    const double step = (n <= 1.0 ? 1.0 : n <= 2.0 ? 2.0 : n <= 5.0 ? 5.0 : 10.0) * magnitude;
+    return std::max(1.0, step);
+}
+
+std::string win_loss_words(std::uint64_t wins, std::uint64_t losses) {
+    if (wins + losses == 0) return "no rewrite has a known goal, so win/loss is not measured";
+    if (losses == 0) return fmt::format("all {} rewrites with a known goal keep the request's goal (no loss)", wins);
+    return fmt::format("{} rewrites keep the request's goal for each one that changes it ({} wins, {} losses)",
+                       number(static_cast<double>(wins) / static_cast<double>(losses), 1), wins, losses);
+}
+
 std::string svg_histogram(const std::string& title, const std::string& x_caption,
-                          const std::vector<std::pair<std::string, std::uint64_t>>& bars) {
+                          const std::vector<std::pair<std::string, std::uint64_t>>& bars, const histogram_style& style) {
     constexpr double width = 640, height = 320, left = 60, right = 20, top = 40, bottom = 60;
     std::uint64_t highest = 1;
     for (const auto& b : bars) highest = std::max(highest, b.second);
     const double plot_w = width - left - right, plot_h = height - top - bottom;
     const double slot = plot_w / static_cast<double>(std::max<std::size_t>(1, bars.size()));
+    // The height of a count: linear from 0 to a round axis top, or log10 from 0.5 (so that a count of 1
+    // shows) to the next power of ten.
+    std::vector<double> ticks;
+    double axis_top = 0, log_low = std::log10(0.5), log_high = 1;
+    if (style.log_scale) {
+        double power = 1;
+        ticks.push_back(power);
+        while (power < static_cast<double>(highest)) ticks.push_back(power *= 10);
+        if (ticks.size() == 1) ticks.push_back(10);
+        log_high = std::log10(ticks.back());
+    } else {
+        const double step = tick_step(static_cast<double>(highest));
+        axis_top = std::ceil(static_cast<double>(highest) / step) * step;
+        for (double v = 0; v <= axis_top + step / 2; v += step) ticks.push_back(v);
+    }
+    const auto height_of = [&](double count) {
+        if (!style.log_scale) return plot_h * count / axis_top;
+        if (count <= 0) return 0.0;
+        return plot_h * (std::log10(count) - log_low) / (log_high - log_low);
+    };
     std::string svg = fmt::format(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
         "font-family=\"sans-serif\" font-size=\"11\">\n"
@@ -166,13 +213,17 @@ std::string svg_histogram(const std::string& title, const std::string& x_caption
     svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", left, top + plot_h,
                        left + plot_w);
     svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", left, top, top + plot_h);
-    for (int tick = 0; tick <= 4; ++tick) {
-        const double value = static_cast<double>(highest) * tick / 4.0;
-        const double y = top + plot_h - plot_h * tick / 4.0;
-        svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.0f}</text>\n", left - 6, y + 4, value);
+    for (const double value : ticks) {
+        const double y = top + plot_h - height_of(value);
+        svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.0f}</text>\n", left - 6, y + 4, value);
+    }
+    if (style.log_scale) {
+        svg += fmt::format("<text x=\"12\" y=\"{:.1f}\" text-anchor=\"middle\" transform=\"rotate(-90 12 {:.1f})\">"
+                           "count (log scale)</text>\n",
+                           top + plot_h / 2, top + plot_h / 2);
     }
     for (std::size_t i = 0; i < bars.size(); ++i) {
-        const double h = plot_h * static_cast<double>(bars[i].second) / static_cast<double>(highest);
+        const double h = height_of(static_cast<double>(bars[i].second));
         const double x = left + slot * static_cast<double>(i);
         svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#4472c4\">"
                            "<title>{}: {}</title></rect>\n",
@@ -183,6 +234,12 @@ std::string svg_histogram(const std::string& title, const std::string& x_caption
         }
         svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x + slot / 2,
                            top + plot_h + 16, escape_xml(bars[i].first));
+    }
+    if (!style.threshold_label.empty() && style.threshold_bar < bars.size()) {
+        const double x = left + slot * static_cast<double>(style.threshold_bar);
+        svg += fmt::format("<line class=\"threshold\" x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#c00000\" "
+                           "stroke-dasharray=\"4 3\"/>\n<text x=\"{3:.1f}\" y=\"{4}\" fill=\"#c00000\">{5}</text>\n",
+                           x, top - 4, top + plot_h, x + 3, top + 8, escape_xml(style.threshold_label));
     }
     svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n</svg>\n", left + plot_w / 2,
                        height - 16, escape_xml(x_caption));
@@ -227,12 +284,18 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
     write_file(out / "rewrites.jsonl", rewrites);
     if (!model_text.empty()) write_file(out / "paraphrase_model.txt", model_text);
 
-    const auto support = support_bars(r.support_histogram);
-    const auto probability = probability_bars(r.rewrites);
-    write_file(out / "support.svg", svg_histogram("Projected examples by support (distinct sessions)",
-                                                  fmt::format("support (training keeps >= {})", s.min_support), support));
+    std::size_t kept_bar = 0;
+    const auto support = support_bars(r.support_histogram, s.min_support, kept_bar);
+    const auto probability = probability_bars(r.rewrites, s.rewrite.min_probability);
+    write_file(out / "support.svg",
+               svg_histogram("Projected examples by support (distinct sessions)",
+                             fmt::format("support (training keeps >= {})", s.min_support), support,
+                             {.log_scale = true,
+                              .threshold_bar = kept_bar,
+                              .threshold_label = fmt::format("kept: support >= {}", s.min_support)}));
     write_file(out / "rewrite_probability.svg",
-               svg_histogram("Rewrites by probability of success through the rewrite", "probability", probability));
+               svg_histogram("Rewrites by probability of success through the rewrite",
+                             fmt::format("probability (rewrites keep >= {})", s.rewrite.min_probability), probability));
     write_file(out / "failure_points.svg",
                svg_histogram("Where defects come from: friction turns by failure point", "stage", stage_bars(r.failures)));
 
@@ -329,9 +392,11 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
     md += fmt::format("- {} rewrites, from a chain over {} distinct utterances with {} rephrase links.\n", c.rewrites,
                       c.rewrite_states, c.rewrite_links);
     if (g.available) {
-        md += fmt::format("- Quality against gold: slot F1 {} of the training examples; rewrite win/loss {} ({} wins, "
-                          "{} losses).\n",
-                          number(h.slot_f1), number(h.win_loss, 1), g.rewrite_wins, g.rewrite_losses);
+        md += fmt::format("- Quality against gold: slot F1 {} of the training examples (precision {}: {} of {} slots "
+                          "right; recall {}: {} of {} gold slots found); rewrite win/loss {}: {}.\n",
+                          number(h.slot_f1), number(h.slot_precision), g.slots_correct, g.slots_predicted,
+                          number(h.slot_recall), g.slots_correct, g.slots_gold, number(h.win_loss, 1),
+                          win_loss_words(g.rewrite_wins, g.rewrite_losses));
     }
     md += fmt::format("- Of the {} requests that caused friction at least {} times (and more often than not), {} got a training example "
                       "({}) and {} a rewrite ({}).\n",
@@ -340,15 +405,23 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
                       c.frequent_with_rewrite,
                       number(ratio(static_cast<double>(c.frequent_with_rewrite), static_cast<double>(c.frequent_requests))));
     for (const auto& note : r.notes) md += fmt::format("- Note: {}\n", note);
-    md += "\n## What to do with the outputs\n\n"
-          "- `training.jsonl`: add its lines to the NLU's training data (each has the text, its `[slot : value]` "
-          "annotation and the intent); retrain and the failed phrasings are understood.\n"
-          "- `rewrites.jsonl`: load it where requests are looked up before the NLU. Normalise an incoming request with "
-          "`selflearn::normalize_utterance` and look it up by `request_key`; on a hit, send `rewrite` (what users said "
-          "when it worked) instead.\n";
+    md += fmt::format(
+        "\n## What to do next\n\n"
+        "1. Add the {} examples of `training.jsonl` to the NLU's training data (each line has the `text`, its "
+        "`[slot : value]` `annotation` and the `intent`) and retrain it: the phrasings that failed are then "
+        "understood.\n"
+        "2. Load the {} rewrites of `rewrites.jsonl` where the application looks requests up, after "
+        "`selflearn::normalize_utterance`: normalise each incoming request, look the result up by `request_key`, and "
+        "on a hit send the row's `rewrite` (what users said when it worked) to the NLU instead.\n",
+        c.training_examples, c.rewrites);
     if (g.available) {
-        md += "- Win/loss: of the rewrites whose goal is known, a *win* rewrites a request into one that users said for "
-              "the same goal, a *loss* into another goal. A win/loss of 10 means ten good rewrites for each bad one.\n";
+        md += fmt::format(
+            "3. {}A rewrite *wins* when users said its text for the same goal as the request, and *loses* when they "
+            "said it for another goal: here {}.\n",
+            g.rewrite_losses > 0 ? "Check the rewrites marked **loss** in the table of top rewrites (and the other "
+                                   "losses in `rewrites.jsonl`) before loading them. "
+                                 : "",
+            win_loss_words(g.rewrite_wins, g.rewrite_losses));
     }
     md += "\n## Stages\n\n| stage | count | what it is |\n|---|---:|---|\n";
     const auto row = [&](const char* stage, std::uint64_t n, const char* what) {
@@ -429,10 +502,10 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
         md += fmt::format("| slot recall | {} | gold slots found ({} of {}) |\n", number(h.slot_recall), g.slots_correct,
                           g.slots_gold);
         md += fmt::format("| slot F1 | {} | each distinct training example counted once |\n", number(h.slot_f1));
-        md += fmt::format("| exact examples | {} | training examples whose annotation equals the gold one |\n",
-                          number(h.exact_match));
-        md += fmt::format("| intent accuracy | {} | training examples whose intent is the gold goal's |\n",
-                          number(h.intent_accuracy));
+        md += fmt::format("| exact examples | {} | training examples whose annotation equals the gold one ({} of {}) |\n",
+                          number(h.exact_match), g.examples_exact, g.examples_scored);
+        md += fmt::format("| intent accuracy | {} | training examples whose intent is the gold goal's ({} of {}) |\n",
+                          number(h.intent_accuracy), g.intents_correct, g.intents_scored);
         md += fmt::format("| training coverage | {} | requests with >= {} friction turns that got a training example "
                           "({} of {}) |\n",
                           number(ratio(static_cast<double>(c.frequent_with_training), static_cast<double>(c.frequent_requests))),
@@ -440,9 +513,9 @@ void write_outputs(const results& r, const settings& s, const std::string& log, 
         md += fmt::format("| rewrite coverage | {} | requests with >= {} friction turns that got a rewrite ({} of {}) |\n",
                           number(ratio(static_cast<double>(c.frequent_with_rewrite), static_cast<double>(c.frequent_requests))),
                           s.frequent_failures, c.frequent_with_rewrite, c.frequent_requests);
-        md += fmt::format("| rewrite win/loss | {} | {} wins, {} losses: a rewrite wins when its text's gold goal is "
-                          "the request's ({} without a known goal) |\n",
-                          number(h.win_loss, 1), g.rewrite_wins, g.rewrite_losses, g.rewrite_unknown);
+        md += fmt::format("| rewrite win/loss | {} | {}: a rewrite wins when its text's gold goal is the request's "
+                          "({} without a known goal) |\n",
+                          number(h.win_loss, 1), win_loss_words(g.rewrite_wins, g.rewrite_losses), g.rewrite_unknown);
     }
     md += fmt::format("\n## Time\n\n| stage | seconds |\n|---|---:|\n| read and parse the log | {:.2f} |\n"
                       "| candidates, paraphrase scoring, projection | {:.2f} |\n| rewrite counting | {:.2f} |\n"
@@ -467,6 +540,8 @@ std::string summary(const results& r, const std::string& dir) {
         text += fmt::format("  quality vs gold:   slot F1 {}, rewrite win/loss {} ({} wins, {} losses)\n", number(h.slot_f1),
                             number(h.win_loss, 1), r.gold.rewrite_wins, r.gold.rewrite_losses);
     }
+    text += "  next:              add training.jsonl to the NLU's training data; look requests up in rewrites.jsonl "
+            "after selflearn::normalize_utterance (report.md says how)\n";
     return text;
 }
 

@@ -21,9 +21,24 @@ struct headline {
 /// Computes the headline numbers of a run.
 headline headline_of(const results& r);
 
+/// How svg_histogram draws its count axis and an optional threshold line.
+struct histogram_style {
+    bool log_scale = false;          ///< counts on a log axis (ticks 1, 10, 100, ...); else linear, round ticks
+    std::size_t threshold_bar = 0;   ///< a dashed line at the left edge of this bar, when threshold_label is set
+    std::string threshold_label;     ///< the line's label, e.g. "kept: support >= 2"; empty: no line
+};
+
+/// The step between round tick values (1, 2 or 5 times a power of ten) for a linear axis from 0 to at least
+/// `highest` with about `ticks` intervals; at least 1 (counts are whole).
+double tick_step(double highest, int ticks = 4);
+
 /// An SVG bar chart of labelled counts, with a title and axis captions.
 std::string svg_histogram(const std::string& title, const std::string& x_caption,
-                          const std::vector<std::pair<std::string, std::uint64_t>>& bars);
+                          const std::vector<std::pair<std::string, std::uint64_t>>& bars,
+                          const histogram_style& style = {});
+
+/// "win/loss" in words: how many rewrites keep the request's goal for each that changes it.
+std::string win_loss_words(std::uint64_t wins, std::uint64_t losses);
 
 /// The report.md section "Where defects come from": defects per stage (a table and failure_points.svg) and
 /// the `top` requests with most defects at each stage. O(r log top), r the requests.

@@ -5,9 +5,9 @@
 set -euo pipefail
 program=$1
 examples=$2
-corpus="$examples/../../shared/data/snips/train.jsonl"
+corpus="${SELFLEARN_DATA_DIR:-$examples/../../shared/data/snips}/train.jsonl"
 if [[ ! -f $corpus ]]; then
-    echo "FAIL: the SNIPS corpus is missing at $corpus" >&2
+    echo "FAIL: the SNIPS corpus is missing at $corpus (set SELFLEARN_DATA_DIR, see README.md)" >&2
     exit 1
 fi
 work=$(mktemp -d)
@@ -111,9 +111,39 @@ def outputs(folder, min_support):
     assert set(fp["stages"]) == {"asr", "nlu", "resolution", "skill", "undetermined"}, fp
     assert len(fp["signal_floors"]) == 3, fp
     md = open(f"{folder}/report.md", encoding="utf-8").read()
-    for heading in ("## Headline", "## Stages", "## Quality against the gold fields", "## Where defects come from",
-                    "## Time"):
+    for heading in ("## Headline", "## What to do next", "## Stages", "## Quality against the gold fields",
+                    "## Where defects come from", "## Time"):
         assert heading in md, f"report.md has no '{heading}'"
+    # The report says what to do next, with the outputs' sizes, and explains win/loss in words.
+    assert f"Add the {len(training)} examples of `training.jsonl` to the NLU's training data" in md, "no training step"
+    assert f"Load the {len(rewrites)} rewrites of `rewrites.jsonl`" in md and "after `selflearn::normalize_utterance`" in md
+    assert "keep the request's goal" in md or "win/loss is not measured" in md, "win/loss not in words"
+    # Every ratio of the quality table carries its "(x of y)".
+    for measure in ("paraphrase precision", "paraphrase recall", "slot precision", "slot recall", "exact examples",
+                    "intent accuracy", "training coverage", "rewrite coverage"):
+        m = re.search(rf"^\| {measure} \| ([0-9.]+|n/a) \|.*\((\d+) of (\d+)\) \|$", md, re.M)
+        assert m, f"report.md: {measure} without (x of y)"
+        if m.group(1) != "n/a":
+            assert abs(float(m.group(1)) - int(m.group(2)) / int(m.group(3))) < 5e-4, m.group(0)
+    # Axes: round tick values; the support histogram on a log scale with the kept threshold drawn; no
+    # probability bin below the kept probability.
+    min_support = report["settings"]["min_support"]
+    for svg in ("support.svg", "rewrite_probability.svg", "failure_points.svg"):
+        root = ET.parse(f"{folder}/{svg}").getroot()
+        ticks = [int(t.text) for t in root.iter() if t.tag.endswith("text") and t.get("text-anchor") == "end"]
+        assert len(ticks) >= 2, (svg, ticks)
+        round_number = lambda v: int(str(v)[0]) in (1, 2, 5) and set(str(v)[1:]) <= {"0"}
+        if svg == "support.svg":
+            assert ticks == [10 ** i for i in range(len(ticks))], f"support.svg: not a log axis: {ticks}"
+            lines = [t for t in root.iter() if t.tag.endswith("line") and t.get("class") == "threshold"]
+            labels = [t.text for t in root.iter() if t.tag.endswith("text") and t.text == f"kept: support >= {min_support}"]
+            assert len(lines) == 1 and len(labels) == 1, "support.svg: no kept threshold drawn"
+        else:
+            steps = {b - a for a, b in zip(ticks, ticks[1:])}
+            assert ticks[0] == 0 and len(steps) == 1 and round_number(steps.pop()), f"{svg}: ticks not round {ticks}"
+    lowest = int(report["settings"]["rewrite_min_probability"] * 10 + 1e-9) / 10
+    for label in report["rewrite_probability_histogram"]:
+        assert float(label.split("-")[0]) >= lowest - 1e-9, f"impossible probability bin {label}"
     return training, rewrites, report
 
 def slot_f1(log, training):

@@ -18,15 +18,15 @@ expected='{"intent":"PlayMusic","target":"play [artist : the weekend] on [servic
 [ "$out" = "$expected" ] || fail "default projection: $out"
 
 # Monotone keeps the word order, so the reordered request loses its date: rejected.
-out=$(sed -n 2p "$work/in.jsonl" | "$selflearn" project --method monotone)
+out=$(sed -n 2p "$work/in.jsonl" | "$selflearn" project --projection monotone)
 echo "$out" | grep -q '"target":null' || fail "monotone should reject: $out"
 echo "$out" | grep -q "slot 1 'date'" || fail "monotone reason: $out"
 
 # Repeated words: the paper's greedy without the context term takes the first "the" and splits the slot.
 line='{"source": "play [artist : the band] on the radio", "target": "on the radio play the band"}'
-out=$(echo "$line" | "$selflearn" project --method greedy)
+out=$(echo "$line" | "$selflearn" project --projection greedy)
 [ "$out" = '{"target":"on the radio play [artist : the band]"}' ] || fail "greedy with context: $out"
-out=$(echo "$line" | "$selflearn" project --method greedy --context-weight 0)
+out=$(echo "$line" | "$selflearn" project --projection greedy --context-weight 0)
 echo "$out" | grep -q '"target":null' || fail "plain greedy should reject: $out"
 
 # Split slots: rejected by default, the covering span with --on-split keep.
@@ -54,7 +54,7 @@ set -e
 [ $rc -eq 1 ] || fail "exit status $rc for bad markup"
 grep -q "bad.jsonl:2: unclosed '\[' at byte 5 of the markup" "$work/err" || fail "markup message: $(cat "$work/err")"
 set +e
-echo '{"source": "a", "target": "a"}' | "$selflearn" project --method fast > /dev/null 2> "$work/err"; rc=$?
+echo '{"source": "a", "target": "a"}' | "$selflearn" project --projection fast > /dev/null 2> "$work/err"; rc=$?
 set -e
 [ $rc -eq 2 ] || fail "exit status $rc for an unknown method"
 grep -q "unknown projection method 'fast'" "$work/err" || fail "method message: $(cat "$work/err")"

@@ -5,9 +5,9 @@
 set -euo pipefail
 program=$1
 examples=$2
-corpus="$examples/../../shared/data/snips/train.jsonl"
+corpus="${SELFLEARN_DATA_DIR:-$examples/../../shared/data/snips}/train.jsonl"
 if [[ ! -f $corpus ]]; then
-    echo "FAIL: the SNIPS corpus is missing at $corpus" >&2
+    echo "FAIL: the SNIPS corpus is missing at $corpus (set SELFLEARN_DATA_DIR, see README.md)" >&2
     exit 1
 fi
 work=$(mktemp -d)

@@ -59,8 +59,9 @@ inline constexpr bool is_character_array_v =
 }  // namespace detail
 
 /// A sequence the alignment functions accept: a random-access, sized range whose elements can be compared
-/// with `==`. Character arrays (string literals) are excluded because their terminating NUL would count
-/// as an element: pass `std::string_view("...")` instead.
+/// with `==`. Character arrays (string literals) are not sequences, because their terminating NUL would
+/// count as an element; the unit-cost functions and cached_levenshtein have overloads that take them, and
+/// C strings, as text up to the first NUL (text_argument below).
 template <class R>
 concept alignable_sequence =
     std::ranges::random_access_range<const R> && std::ranges::sized_range<const R> &&
@@ -71,6 +72,50 @@ template <class A, class B>
 concept comparable_sequences =
     alignable_sequence<A> && alignable_sequence<B> &&
     std::equality_comparable_with<std::ranges::range_reference_t<const A>, std::ranges::range_reference_t<const B>>;
+
+namespace detail {
+template <class P>
+inline constexpr bool is_character_pointer_v =
+    std::is_pointer_v<P> && (std::is_same_v<std::remove_cv_t<std::remove_pointer_t<P>>, char> ||
+                             std::is_same_v<std::remove_cv_t<std::remove_pointer_t<P>>, wchar_t> ||
+                             std::is_same_v<std::remove_cv_t<std::remove_pointer_t<P>>, char8_t> ||
+                             std::is_same_v<std::remove_cv_t<std::remove_pointer_t<P>>, char16_t> ||
+                             std::is_same_v<std::remove_cv_t<std::remove_pointer_t<P>>, char32_t>);
+}  // namespace detail
+
+/// A string literal, character array or C string (pointer to a character type): read as the text up to its
+/// first NUL (for an array, at most its extent; a null pointer is the empty text).
+template <class R>
+concept text_argument = detail::is_character_array_v<R> || detail::is_character_pointer_v<std::remove_cvref_t<R>>;
+
+namespace detail {
+/// The sequence an argument stands for: a text_argument as a basic_string_view up to its first NUL (O(n)),
+/// any other argument itself.
+template <class R>
+[[nodiscard]] constexpr decltype(auto) as_sequence(const R& r) noexcept {
+    if constexpr (is_character_array_v<R>) {
+        using char_type = std::remove_cv_t<std::remove_extent_t<R>>;
+        constexpr std::size_t extent = std::extent_v<R>;
+        std::size_t n = 0;
+        while (n < extent && r[n] != char_type{}) ++n;
+        return std::basic_string_view<char_type>(r, n);
+    } else if constexpr (is_character_pointer_v<R>) {
+        using char_type = std::remove_cv_t<std::remove_pointer_t<R>>;
+        return r == nullptr ? std::basic_string_view<char_type>() : std::basic_string_view<char_type>(r);
+    } else {
+        return (r);
+    }
+}
+
+template <class R>
+using sequence_t = std::remove_cvref_t<decltype(as_sequence(std::declval<const R&>()))>;
+}  // namespace detail
+
+/// Two arguments of which at least one is a text_argument, comparable once read as sequences: the
+/// overloads that take them forward to the sequence forms.
+template <class A, class B>
+concept text_arguments = (text_argument<A> || text_argument<B>) &&
+                         comparable_sequences<detail::sequence_t<A>, detail::sequence_t<B>>;
 
 /// Kind of an edit operation (python-Levenshtein's editops names; `remove` prints as "delete").
 enum class edit_kind : std::uint8_t { replace, insert, remove };
@@ -486,6 +531,65 @@ template <class A, class B>
                                 static_cast<std::size_t>(std::ranges::size(b)));
 }
 
+// ---- string literals and C strings -------------------------------------------------------------
+// levenshtein_distance("kitten", "sitting"), levenshtein_distance(name.c_str(), std::string("x")): each
+// text_argument is read up to its first NUL (O(n) more), then the sequence form above runs.
+
+template <class A, class B>
+    requires text_arguments<A, B>
+[[nodiscard]] std::size_t levenshtein_distance(const A& a, const B& b) {
+    return levenshtein_distance(detail::as_sequence(a), detail::as_sequence(b));
+}
+
+template <class A, class B>
+    requires text_arguments<A, B>
+[[nodiscard]] std::size_t levenshtein_distance(const A& a, const B& b, levenshtein_workspace& workspace) {
+    return levenshtein_distance(detail::as_sequence(a), detail::as_sequence(b), workspace);
+}
+
+template <class A, class B>
+    requires text_arguments<A, B>
+[[nodiscard]] std::optional<std::size_t> levenshtein_distance(const A& a, const B& b, std::size_t max) {
+    return levenshtein_distance(detail::as_sequence(a), detail::as_sequence(b), max);
+}
+
+template <class A, class B>
+    requires text_arguments<A, B>
+[[nodiscard]] std::optional<std::size_t> levenshtein_distance(const A& a, const B& b, std::size_t max,
+                                                              levenshtein_workspace& workspace) {
+    return levenshtein_distance(detail::as_sequence(a), detail::as_sequence(b), max, workspace);
+}
+
+template <class A, class B>
+    requires text_arguments<A, B>
+[[nodiscard]] double levenshtein_normalized_distance(const A& a, const B& b) {
+    return levenshtein_normalized_distance(detail::as_sequence(a), detail::as_sequence(b));
+}
+
+template <class A, class B>
+    requires text_arguments<A, B>
+[[nodiscard]] double levenshtein_similarity(const A& a, const B& b) {
+    return levenshtein_similarity(detail::as_sequence(a), detail::as_sequence(b));
+}
+
+template <class A, class B>
+    requires text_arguments<A, B>
+[[nodiscard]] std::vector<edit_op> levenshtein_editops(const A& a, const B& b, levenshtein_workspace& workspace) {
+    return levenshtein_editops(detail::as_sequence(a), detail::as_sequence(b), workspace);
+}
+
+template <class A, class B>
+    requires text_arguments<A, B>
+[[nodiscard]] std::vector<edit_op> levenshtein_editops(const A& a, const B& b) {
+    return levenshtein_editops(detail::as_sequence(a), detail::as_sequence(b));
+}
+
+template <class A, class B>
+    requires text_arguments<A, B>
+[[nodiscard]] std::vector<opcode> levenshtein_opcodes(const A& a, const B& b) {
+    return levenshtein_opcodes(detail::as_sequence(a), detail::as_sequence(b));
+}
+
 // ---- weighted costs ----------------------------------------------------------------------------
 
 /// Costs of the three edit operations; equal elements always align at cost 0. All must be finite and
@@ -641,6 +745,12 @@ public:
         build();
     }
 
+    /// Prepares a string literal or C string, read up to its first NUL: cached_levenshtein q("play music")
+    /// deduces cached_levenshtein<char>.
+    template <class R>
+        requires text_argument<R> && std::same_as<std::ranges::range_value_t<detail::sequence_t<R>>, T>
+    explicit cached_levenshtein(const R& pattern) : cached_levenshtein(detail::as_sequence(pattern)) {}
+
     /// Length of the cached sequence. O(1).
     [[nodiscard]] std::size_t size() const noexcept { return pattern_.size(); }
 
@@ -674,6 +784,31 @@ public:
         requires alignable_sequence<R> && std::same_as<std::ranges::range_value_t<const R>, T>
     [[nodiscard]] double similarity(const R& text) const {
         return 1.0 - normalized_distance(text);
+    }
+
+    /// The same four with a string literal or C string, read up to its first NUL.
+    template <class R>
+        requires text_argument<R> && std::same_as<std::ranges::range_value_t<detail::sequence_t<R>>, T>
+    [[nodiscard]] std::size_t distance(const R& text) const {
+        return distance(detail::as_sequence(text));
+    }
+
+    template <class R>
+        requires text_argument<R> && std::same_as<std::ranges::range_value_t<detail::sequence_t<R>>, T>
+    [[nodiscard]] std::optional<std::size_t> distance(const R& text, std::size_t max) const {
+        return distance(detail::as_sequence(text), max);
+    }
+
+    template <class R>
+        requires text_argument<R> && std::same_as<std::ranges::range_value_t<detail::sequence_t<R>>, T>
+    [[nodiscard]] double normalized_distance(const R& text) const {
+        return normalized_distance(detail::as_sequence(text));
+    }
+
+    template <class R>
+        requires text_argument<R> && std::same_as<std::ranges::range_value_t<detail::sequence_t<R>>, T>
+    [[nodiscard]] double similarity(const R& text) const {
+        return similarity(detail::as_sequence(text));
     }
 
 private:
@@ -793,6 +928,16 @@ private:
     std::size_t zero_row_ = 256;
     int map_bits_ = 4;
 };
+
+/// cached_levenshtein q(std::string("play")) is a cached_levenshtein<char>: the element type of the sequence.
+template <class R>
+    requires alignable_sequence<R>
+cached_levenshtein(const R&) -> cached_levenshtein<std::ranges::range_value_t<const R>>;
+
+/// cached_levenshtein q("play") is a cached_levenshtein<char>: the character type of the text.
+template <class R>
+    requires text_argument<R>
+cached_levenshtein(const R&) -> cached_levenshtein<std::ranges::range_value_t<detail::sequence_t<R>>>;
 
 /// One result of extract(): the position of a choice in the choices range, its Levenshtein distance to the
 /// query and levenshtein_similarity (1 - distance / max(|query|, |choice|); 1 when both are empty).

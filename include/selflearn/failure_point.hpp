@@ -25,7 +25,7 @@
 #include <selflearn/session.hpp>
 #include <selflearn/tokenize.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <array>

@@ -14,8 +14,8 @@
 #include <selflearn/session.hpp>
 #include <selflearn/tokenize.hpp>
 
-#include <Eigen/Dense>
-#include <fmt/format.h>
+#include <Eigen/Core>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <charconv>

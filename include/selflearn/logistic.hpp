@@ -34,8 +34,9 @@
 
 #include <selflearn/error.hpp>
 
-#include <Eigen/Dense>
-#include <fmt/format.h>
+#include <Eigen/Core>
+#include <Eigen/Cholesky>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <charconv>

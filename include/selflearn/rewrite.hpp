@@ -32,7 +32,7 @@
 #include <selflearn/utf8.hpp>
 #include <selflearn/window.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>

@@ -13,7 +13,7 @@
 #include <selflearn/detail/span_engine.hpp>
 #include <selflearn/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>

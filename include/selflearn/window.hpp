@@ -7,7 +7,7 @@
 
 #include <selflearn/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cmath>
 #include <concepts>

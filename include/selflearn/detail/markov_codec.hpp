@@ -4,7 +4,7 @@
 
 #include <selflearn/error.hpp>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <charconv>
 #include <concepts>

@@ -16,11 +16,12 @@
 #include <selflearn/detail/markov_graph.hpp>
 #include <selflearn/error.hpp>
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
+#include <Eigen/LU>
 #include <Eigen/SparseCore>
 #include <Eigen/SparseLU>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <atomic>
