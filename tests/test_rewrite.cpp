@@ -538,13 +538,14 @@ TEST_CASE("Beta posteriors: incomplete beta, quantile and P(X > Y) against exact
     for (unsigned a = 1; a <= 12; ++a) {
         for (unsigned b = 1; b <= 12; ++b) {
             for (const double x : {0.05, 0.3, 0.5, 0.77, 0.99}) {
-                const auto exact = static_cast<double>(binomial_tail(a + b - 1, a, x));
+                const auto exact = static_cast<double>(binomial_tail(a + b - 1, a, static_cast<long double>(x)));
                 CHECK(regularized_beta(a, b, x) == doctest::Approx(exact).epsilon(1e-12));
             }
         }
     }
     // Real parameters: numerical integration of the density.
-    for (const auto& [a, b, x] : {std::tuple{2.5, 3.7, 0.4}, std::tuple{7.25, 1.5, 0.8}, std::tuple{30.5, 12.2, 0.7}}) {
+    for (const auto& parameters : {std::tuple{2.5, 3.7, 0.4}, std::tuple{7.25, 1.5, 0.8}, std::tuple{30.5, 12.2, 0.7}}) {
+        const double a = std::get<0>(parameters), b = std::get<1>(parameters), x = std::get<2>(parameters);
         const double integral = simpson([&](double t) { return beta_density(a, b, t); }, 1e-12, x, 20000);
         CHECK(regularized_beta(a, b, x) == doctest::Approx(integral).epsilon(1e-9));
     }
@@ -582,8 +583,11 @@ TEST_CASE("Beta posteriors: incomplete beta, quantile and P(X > Y) against exact
         CHECK(selflearn::dirichlet_greater_probability(3, 1) == doctest::Approx(greater / mass).epsilon(1e-3));
     }
     // Two independent Betas: against the integral of f_Y(y) P(X > y).
-    for (const auto& [ax, bx, ay, by] : {std::tuple{1.0, 1.0, 1.0, 1.0}, std::tuple{21.0, 1.0, 1.0, 31.0},
-                                         std::tuple{1.0, 21.0, 1.0, 31.0}, std::tuple{5.0, 3.5, 2.25, 6.0}}) {
+    for (const auto& parameters : {std::tuple{1.0, 1.0, 1.0, 1.0}, std::tuple{21.0, 1.0, 1.0, 31.0},
+                                   std::tuple{1.0, 21.0, 1.0, 31.0}, std::tuple{5.0, 3.5, 2.25, 6.0}}) {
+        // Plain variables, not structured bindings: clang 14 cannot capture bindings in a lambda.
+        const double ax = std::get<0>(parameters), bx = std::get<1>(parameters);
+        const double ay = std::get<2>(parameters), by = std::get<3>(parameters);
         const double integral = simpson(
             [&](double y) {
                 // The density by powers, finite at the ends for parameters >= 1 (std::pow(0, 0) is 1).
